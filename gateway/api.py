@@ -1,0 +1,222 @@
+"""What every API endpoint does before and after its one RPC call: auth, roles, body parsing and
+validation, idempotency keys, rate limits, masking, problems, metrics. Endpoints register here so the
+OpenAPI document is generated from the same declarations that enforce them.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import logging
+import math
+import threading
+import time
+from dataclasses import dataclass, field
+
+import eventlet
+from marshmallow import Schema, ValidationError
+from nameko.exceptions import RemoteError
+from werkzeug.wrappers import Request, Response
+
+from gateway.auth import AuthError, Principal, mask
+from gateway.problems import problem
+from minqing import context, metrics
+from minqing.errors import MinqingError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Route:
+    method: str
+    path: str
+    summary: str
+    roles: tuple[str, ...] | None  # None: no token needed
+    body: type[Schema] | None = None
+    query: type[Schema] | None = None
+    response: type[Schema] | None = None
+    status: int = 200
+    tags: tuple[str, ...] = ()
+    many: bool = False
+    idempotent: bool = field(default=False)
+
+
+ROUTES: list[Route] = []
+
+
+class RateLimiter:
+    """Token bucket per caller; in-process, so each gateway copy enforces its own share."""
+
+    def __init__(self, per_minute: int):
+        self.rate = per_minute / 60.0
+        self.capacity = max(per_minute / 6.0, 1.0)  # bursts of up to 10 seconds' allowance
+        self.buckets: dict[str, tuple[float, float]] = {}
+        self.lock = threading.Lock()
+
+    def allow(self, key: str) -> float:
+        """0 if allowed, else seconds to wait."""
+        if self.rate <= 0:
+            return 0.0
+        now = time.monotonic()
+        with self.lock:
+            tokens, last = self.buckets.get(key, (self.capacity, now))
+            tokens = min(self.capacity, tokens + (now - last) * self.rate)
+            if tokens < 1:
+                self.buckets[key] = (tokens, now)
+                return (1 - tokens) / self.rate
+            self.buckets[key] = (tokens - 1, now)
+            return 0.0
+
+
+class BadRequest(Exception):
+    def __init__(self, status: int, detail: str, errors: dict | None = None):
+        super().__init__(detail)
+        self.status, self.detail, self.errors = status, detail, errors
+
+
+def read_json(request: Request, max_bytes: int) -> object:
+    length = request.content_length
+    if length is not None and length > max_bytes:
+        raise BadRequest(413, f"request body is {length} bytes; the limit is {max_bytes}")
+    raw = request.stream.read(max_bytes + 1)
+    if len(raw) > max_bytes:
+        raise BadRequest(413, f"request body exceeds {max_bytes} bytes")
+    request.environ["minqing.raw_body"] = raw
+    if not raw.strip():
+        raise BadRequest(400, "request body is empty; send a JSON object")
+    mimetype = request.mimetype or ""
+    if mimetype and mimetype != "application/json" and not mimetype.endswith("+json"):
+        raise BadRequest(415, f"send application/json, not {mimetype}")
+    try:
+        return json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise BadRequest(400, f"request body is not valid UTF-8 JSON: {exc}") from None
+
+
+def json_response(payload, status: int = 200, headers: dict | None = None) -> Response:
+    return Response(
+        json.dumps(payload, ensure_ascii=False, default=str),
+        status=status,
+        content_type="application/json; charset=utf-8",
+        headers=headers,
+    )
+
+
+def masked(principal: Principal, payload):
+    if isinstance(payload, dict) and isinstance(payload.get("items"), list):
+        return {**payload, "items": [mask(principal, item) for item in payload["items"]]}
+    if isinstance(payload, list):
+        return [mask(principal, item) for item in payload]
+    return mask(principal, payload) if isinstance(payload, dict) else payload
+
+
+def endpoint(route: Route):
+    """Wraps a gateway method `fn(self, call, **path_args)`; `call` carries the validated request."""
+    ROUTES.append(route)
+
+    def wrap(fn):
+        @functools.wraps(fn)
+        def handler(self, request: Request, **path_args):
+            started = time.perf_counter()
+            response = self._dispatch(route, fn, request, path_args)
+            response.headers["X-Correlation-Id"] = context.current() or ""
+            metrics.HTTP_REQUESTS.labels(route.method, route.path, str(response.status_code)).inc()
+            metrics.HTTP_LATENCY.labels(route.method, route.path).observe(time.perf_counter() - started)
+            return response
+
+        return handler
+
+    return wrap
+
+
+@dataclass
+class Call:
+    principal: Principal | None
+    body: dict | None
+    query: dict
+    idem: dict | None
+
+    @property
+    def scope(self) -> dict:
+        return self.principal.scope()
+
+
+class Dispatcher:
+    """Mixed into the gateway service: the request pipeline every endpoint shares."""
+
+    def _dispatch(self, route: Route, fn, request: Request, path_args: dict) -> Response:
+        try:
+            call = self._prepare(route, request)
+            with eventlet.Timeout(self.settings.rpc_timeout):
+                payload = fn(self, call, **path_args)
+            if isinstance(payload, Response):
+                return payload
+            if call.principal is not None:
+                payload = masked(call.principal, payload)
+            return json_response(payload, route.status)
+        except BadRequest as exc:
+            return problem(exc.status, exc.detail, exc.errors)
+        except _RateLimited as exc:
+            retry = str(max(1, math.ceil(exc.args[1])))
+            return problem(429, exc.detail, headers={"Retry-After": retry})
+        except AuthError as exc:
+            return problem(401, str(exc), headers={"WWW-Authenticate": 'Bearer realm="minqing"'})
+        except MinqingError as exc:
+            errors = getattr(exc, "errors", None)
+            return problem(exc.status, exc.detail, errors)
+        except eventlet.Timeout:
+            log.error("%s %s: a service did not answer in %ss", route.method, route.path, self.settings.rpc_timeout)
+            return problem(503, "a service did not answer in time; retry with the same Idempotency-Key")
+        except RemoteError as exc:
+            log.error("%s %s: remote error %s", route.method, route.path, exc)
+            return problem(500, "internal error; quote the correlation id", correlation_id=context.current())
+        except Exception:
+            log.exception("%s %s failed", route.method, route.path)
+            return problem(500, "internal error; quote the correlation id", correlation_id=context.current())
+
+    def _prepare(self, route: Route, request: Request) -> Call:
+        principal = None
+        if route.roles is not None:
+            principal = self.settings.verifier.verify(request.headers.get("Authorization"))
+            wait = self.settings.limiter.allow(principal.sub)
+            if wait:
+                raise _RateLimited(f"rate limit for {principal.sub!r} reached; retry later", wait)
+            if principal.role not in route.roles:
+                raise MinqingRoleError(f"role {principal.role!r} may not do this; allowed: {', '.join(route.roles)}")
+        body = None
+        if route.body is not None:
+            raw = read_json(request, self.settings.max_body)
+            if not isinstance(raw, dict):
+                raise BadRequest(400, "request body must be a JSON object")
+            try:
+                route.body().load(raw)  # fail fast here; the service validates again at its boundary
+            except ValidationError as exc:
+                raise BadRequest(422, "the request has invalid fields", exc.messages) from None
+            body = raw
+        query = {}
+        if route.query is not None:
+            query = {k: v for k, v in request.args.items()}
+            try:
+                route.query().load(query)
+            except ValidationError as exc:
+                raise BadRequest(400, "the query has invalid parameters", exc.messages) from None
+        idem = None
+        key = request.headers.get("Idempotency-Key")
+        if route.idempotent and key and principal is not None:
+            if len(key) > 200:
+                raise BadRequest(400, "Idempotency-Key must be at most 200 characters")
+            raw = request.environ.get("minqing.raw_body", b"")
+            digest = hashlib.sha256(route.method.encode() + request.path.encode() + b"\n" + raw).hexdigest()
+            idem = {"key": key, "fingerprint": digest}
+        return Call(principal, body, query, idem)
+
+
+class _RateLimited(MinqingError):
+    status = 429
+    title = "Too many requests"
+
+
+class MinqingRoleError(MinqingError):
+    status = 403
+    title = "Forbidden"

@@ -1,0 +1,93 @@
+"""OpenAPI 3 document generated from the routes the gateway registers and their marshmallow schemas."""
+
+from __future__ import annotations
+
+import re
+
+from apispec import APISpec
+from apispec.ext.marshmallow import MarshmallowPlugin
+from marshmallow import Schema, fields
+
+from gateway.api import ROUTES
+
+PROBLEM_STATUSES = {
+    400: "Malformed request or query",
+    401: "No token, or an expired or forged one",
+    403: "The caller's role may not do this",
+    404: "Not found, or in a community the caller may not see",
+    409: "Conflict: duplicate, stale version, or an Idempotency-Key reused for another request",
+    413: "Request body too large",
+    415: "Not JSON",
+    422: "Invalid fields (see `errors`)",
+    429: "Rate limited (see Retry-After)",
+}
+
+
+class Problem(Schema):
+    type = fields.Str(required=True)
+    title = fields.Str(required=True)
+    status = fields.Int(required=True)
+    detail = fields.Str(required=True)
+    errors = fields.Dict()
+    correlation_id = fields.Str()
+
+
+def _path(path: str) -> str:
+    return re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", path)
+
+
+def build(version: str = "0.1.0") -> dict:
+    spec = APISpec(
+        title="Minqing (民情) API",
+        version=version,
+        openapi_version="3.0.3",
+        plugins=[MarshmallowPlugin()],
+        info={"description": "Community case intake, routing, feedback and points. See README.md."},
+    )
+    spec.components.schema("Problem", schema=Problem)
+    spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})
+    paths: dict[str, dict] = {}
+    for route in ROUTES:
+        path = _path(route.path)
+        op: dict = {"summary": route.summary, "tags": list(route.tags), "responses": {}}
+        params = [
+            {"in": "path", "name": name, "required": True, "schema": {"type": "string"}}
+            for name in re.findall(r"{(\w+)}", path)
+        ]
+        if route.query is not None:
+            params.append({"in": "query", "schema": route.query})
+        if route.idempotent:
+            params.append(
+                {
+                    "in": "header",
+                    "name": "Idempotency-Key",
+                    "required": False,
+                    "schema": {"type": "string", "maxLength": 200},
+                }
+            )
+        if params:
+            op["parameters"] = params
+        if route.body is not None:
+            op["requestBody"] = {"required": True, "content": {"application/json": {"schema": route.body}}}
+        ok: dict = {"description": "OK"}
+        if route.response is not None:
+            schema = route.response(many=True) if route.many else route.response
+            ok["content"] = {"application/json": {"schema": schema}}
+        op["responses"][str(route.status)] = ok
+        if route.roles is not None:
+            op["security"] = [{"bearer": []}]
+            op["description"] = "Roles: " + ", ".join(route.roles)
+            statuses = [401, 403, 429] + ([404] if "{" in path else [])
+            if route.body is not None:
+                statuses += [409, 413, 415, 422, 400]
+            if route.query is not None:
+                statuses += [400]
+            for status in sorted(set(statuses)):
+                op["responses"][str(status)] = {
+                    "description": PROBLEM_STATUSES[status],
+                    "content": {"application/problem+json": {"schema": "Problem"}},
+                }
+        paths.setdefault(path, {})[route.method.lower()] = op
+    for path, operations in paths.items():
+        spec.path(path=path, operations=operations)
+    return spec.to_dict()

@@ -1,0 +1,241 @@
+"""The gateway: the platform's only HTTP surface. Each endpoint is one declaration and one RPC call."""
+
+from __future__ import annotations
+
+import eventlet
+from kombu import Connection
+from nameko.rpc import RpcProxy
+from werkzeug.wrappers import Response
+
+from gateway import openapi
+from gateway.api import Dispatcher, MinqingRoleError, Route, endpoint, json_response
+from gateway.problems import problem
+from gateway.web import GatewaySettings, http
+from minqing import metrics
+from minqing.context import Correlation
+from minqing.vocabulary import CHANNEL_LABELS, CHANNELS, FEEDBACK_METHODS, HANDLING_TYPES, ROLES
+from services.intake import schemas as s
+
+EVERYONE = ROLES
+STAFF = ("grid_member", "community_admin", "district_admin")
+ADMINS = ("community_admin", "district_admin")
+REGISTRARS = ("resident", "grid_member", "community_admin", "district_admin")
+DIRECTORY_KINDS = {
+    "grids": (s.GridIn, s.GridOut),
+    "buildings": (s.BuildingIn, s.BuildingOut),
+    "households": (s.HouseholdIn, s.HouseholdOut),
+    "resident_units": (s.ResidentUnitIn, s.ResidentUnitOut),
+}
+CASES, DIRECTORY, OPS = ("cases",), ("directory",), ("operations",)
+
+
+def _directory_routes(kind: str, schema_in, schema_out):
+    base = f"/api/v1/communities/<code>/{kind}"
+    add = Route(
+        "POST",
+        base,
+        f"Add to the community's {kind}",
+        ADMINS,
+        body=schema_in,
+        response=schema_out,
+        status=201,
+        tags=DIRECTORY,
+        idempotent=True,
+    )
+    listing = Route(
+        "GET",
+        base,
+        f"List the community's {kind}",
+        STAFF,
+        query=s.PageQuery,
+        response=s.page_of(schema_out),
+        tags=DIRECTORY,
+    )
+    return add, listing
+
+
+class GatewayService(Dispatcher):
+    name = "gateway"
+    intake = RpcProxy("intake")
+    correlation = Correlation()
+    settings = GatewaySettings()
+
+    # --- operations -------------------------------------------------------------------------
+    @http("GET", "/healthz")
+    def healthz(self, request):
+        return json_response({"status": "ok"})
+
+    @http("GET", "/readyz")
+    def readyz(self, request):
+        checks = {}
+        try:
+            with Connection(self.settings.amqp_uri, connect_timeout=2) as conn:
+                conn.ensure_connection(max_retries=1)
+            checks["broker"] = "ok"
+        except Exception as exc:
+            checks["broker"] = f"unreachable: {exc}"
+        for name in ("intake",):
+            try:
+                with eventlet.Timeout(3):
+                    getattr(self, name).health()
+                checks[name] = "ok"
+            except (Exception, eventlet.Timeout) as exc:
+                checks[name] = f"not ready: {exc.__class__.__name__}"
+        ready = all(v == "ok" for v in checks.values())
+        return json_response({"status": "ready" if ready else "not ready", "checks": checks}, 200 if ready else 503)
+
+    @http("GET", "/metrics")
+    def metrics(self, request):
+        body, content_type = metrics.exposition()
+        return Response(body, content_type=content_type)
+
+    @http("GET", "/api/v1/openapi.json")
+    def openapi(self, request):
+        return json_response(_OPENAPI)
+
+    @http("GET,POST,PUT,PATCH,DELETE", "/<path:path>")
+    def not_found(self, request, path):
+        return problem(404, f"no such endpoint: {request.method} /{path}")
+
+    @http("GET", "/api/v1/vocabulary")
+    @endpoint(
+        Route(
+            "GET",
+            "/api/v1/vocabulary",
+            "The method's codes: channels, handling types, feedback methods",
+            EVERYONE,
+            tags=OPS,
+        )
+    )
+    def vocabulary(self, call):
+        return {
+            "channels": [{"code": c, "label": CHANNEL_LABELS[c]} for c in CHANNELS],
+            "handling_types": list(HANDLING_TYPES),
+            "feedback_methods": list(FEEDBACK_METHODS),
+        }
+
+    # --- communities and directory -------------------------------------------------------------
+    @http("POST", "/api/v1/communities")
+    @endpoint(
+        Route(
+            "POST",
+            "/api/v1/communities",
+            "Create a community",
+            ("district_admin",),
+            body=s.CommunityIn,
+            response=s.CommunityOut,
+            status=201,
+            tags=DIRECTORY,
+            idempotent=True,
+        )
+    )
+    def create_community(self, call):
+        if not call.principal.district_wide:
+            raise MinqingRoleError("only a district-wide token may create communities")
+        return self.intake.create_community(call.body, call.scope, call.idem)
+
+    @http("GET", "/api/v1/communities")
+    @endpoint(
+        Route(
+            "GET",
+            "/api/v1/communities",
+            "List the communities the caller may see",
+            EVERYONE,
+            response=s.CommunityOut,
+            many=True,
+            tags=DIRECTORY,
+        )
+    )
+    def list_communities(self, call):
+        return {"items": self.intake.list_communities(call.scope), "next_cursor": None}
+
+    @http("POST", "/api/v1/communities/<code>/<any(grids,buildings,households,resident_units):kind>")
+    def add_directory_entry(self, request, code, kind):
+        return self._add_directory[kind](self, request, code=code)
+
+    @http("GET", "/api/v1/communities/<code>/<any(grids,buildings,households,resident_units):kind>")
+    def list_directory(self, request, code, kind):
+        return self._list_directory[kind](self, request, code=code)
+
+    # --- cases ----------------------------------------------------------------------------------
+    @http("POST", "/api/v1/cases")
+    @endpoint(
+        Route(
+            "POST",
+            "/api/v1/cases",
+            "Register a case (集中受理)",
+            REGISTRARS,
+            body=s.CaseIn,
+            response=s.CaseOut,
+            status=201,
+            tags=CASES,
+            idempotent=True,
+        )
+    )
+    def register_case(self, call):
+        return self.intake.register_case(call.body, call.scope, call.idem)
+
+    @http("GET", "/api/v1/cases")
+    @endpoint(
+        Route(
+            "GET",
+            "/api/v1/cases",
+            "The ledger (民情工作台账), newest first",
+            EVERYONE,
+            query=s.LedgerQuery,
+            response=s.page_of(s.CaseOut),
+            tags=CASES,
+        )
+    )
+    def list_cases(self, call):
+        return self.intake.list_cases(call.query, call.scope)
+
+    @http("GET", "/api/v1/cases/<case_id>")
+    @endpoint(
+        Route(
+            "GET",
+            "/api/v1/cases/<case_id>",
+            "One case with its timeline",
+            EVERYONE,
+            response=s.CaseDetailOut,
+            tags=CASES,
+        )
+    )
+    def get_case(self, call, case_id):
+        return self.intake.get_case(case_id, call.scope)
+
+    @http("POST", "/api/v1/cases/<case_id>/merge")
+    @endpoint(
+        Route(
+            "POST",
+            "/api/v1/cases/<case_id>/merge",
+            "Merge a duplicate into another open case",
+            STAFF,
+            body=s.MergeIn,
+            response=s.CaseOut,
+            tags=CASES,
+            idempotent=True,
+        )
+    )
+    def merge_case(self, call, case_id):
+        return self.intake.merge_case(case_id, call.body, call.scope, call.idem)
+
+
+def _directory_handlers():
+    """One add and one list endpoint per directory kind, sharing the same two RPCs."""
+    adds, lists = {}, {}
+    for kind, (schema_in, schema_out) in DIRECTORY_KINDS.items():
+        add_route, list_route = _directory_routes(kind, schema_in, schema_out)
+
+        def add(self, call, code, kind=kind):
+            return self.intake.add_directory_entry(kind, code, call.body, call.scope, call.idem)
+
+        def listing(self, call, code, kind=kind):
+            return self.intake.list_directory(kind, code, call.query, call.scope)
+
+        adds[kind], lists[kind] = endpoint(add_route)(add), endpoint(list_route)(listing)
+    return adds, lists
+
+
+GatewayService._add_directory, GatewayService._list_directory = _directory_handlers()
+_OPENAPI = openapi.build()

@@ -1,0 +1,246 @@
+"""`minqing` — the operators' command line.
+
+minqing run                               migrate, load demo data, start every service and the gateway
+minqing serve SERVICE                     run one service process (intake, gateway)
+minqing migrate                           bring every service database to the latest schema
+minqing token --role R --community C      mint a JWT with the configured secret
+minqing seed-demo                         load the Maxian demo data (idempotent)
+minqing import-households FILE.xlsx --community C
+minqing dlq list | minqing dlq replay --queue Q
+minqing outbox status
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+
+from minqing import config as settings
+
+RUN_ORDER = ("intake", "gateway")
+
+
+def cmd_token(args) -> int:
+    from gateway.auth import mint
+
+    communities = args.community or ["*"]
+    print(mint(settings.jwt_secret(), args.sub or f"{args.role}-cli", args.role, communities, args.hours, args.bureau))
+    return 0
+
+
+def cmd_migrate(args) -> int:
+    from minqing.migrate import upgrade_all
+
+    upgrade_all()
+    print("databases at the latest schema: " + ", ".join(f"{s} ({settings.db_url(s)})" for s in settings.SERVICES))
+    return 0
+
+
+def cmd_seed_demo(args) -> int:
+    from tqdm import tqdm
+
+    from minqing.db import UnitOfWork, make_engine
+    from minqing.migrate import upgrade_all
+    from services.intake import demo
+
+    upgrade_all()
+    uow = UnitOfWork(make_engine(settings.db_url("intake")))
+    with tqdm(desc="demo cases", unit="case", disable=args.quiet) as bar, uow.transaction() as session:
+        counts = demo.load(session, datetime.now(UTC), progress=bar.update)
+    print("demo data loaded (new rows): " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+    return 0
+
+
+def cmd_import_households(args) -> int:
+    from nameko.standalone.rpc import ClusterRpcProxy
+    from tqdm import tqdm
+
+    from minqing.errors import MinqingError
+    from services.intake.households_xlsx import read_households
+
+    rows = read_households(args.file)
+    scope = {"sub": "cli-import", "role": "district_admin", "communities": ["*"]}
+    totals = {"created": 0, "updated": 0}
+    config = {"AMQP_URI": str(settings.get("amqp_uri"))}
+    with ClusterRpcProxy(config, timeout=120) as rpc, tqdm(total=len(rows), unit="household") as bar:
+        for start in range(0, len(rows), args.batch):
+            batch = rows[start : start + args.batch]
+            try:
+                result = rpc.intake.import_households(args.community, {"items": batch}, scope)
+            except MinqingError as exc:
+                detail = getattr(exc, "errors", None) or exc.detail
+                print(
+                    f"\nrows {start + 2}..{start + len(batch) + 1} rejected: {json.dumps(detail, ensure_ascii=False)}"
+                )
+                return 1
+            totals["created"] += result["created"]
+            totals["updated"] += result["updated"]
+            bar.update(len(batch))
+    print(f"imported into {args.community}: {totals['created']} new, {totals['updated']} updated")
+    return 0
+
+
+def _service_queues() -> dict[str, list[str]]:
+    from minqing.dlq import handler_queues
+    from minqing.serve import service_class
+
+    return {name: handler_queues(service_class(name)) for name in settings.SERVICES}
+
+
+def cmd_dlq(args) -> int:
+    from minqing.dlq import list_dead_letters, replay
+
+    amqp = str(settings.get("amqp_uri"))
+    queues = [q for qs in _service_queues().values() for q in qs]
+    if args.action == "list":
+        found = list_dead_letters(amqp, queues)
+        total = sum(len(v) for v in found.values())
+        for queue, items in found.items():
+            print(f"{queue}.dlq: {len(items)} message(s)")
+            for item in items:
+                print("  " + json.dumps(item, ensure_ascii=False, default=str))
+        print(f"{total} dead letter(s)")
+        return 0
+    targets = [args.queue] if args.queue else queues
+    unknown = [q for q in targets if q not in queues]
+    if unknown:
+        print(f"unknown queue {unknown[0]!r}; known: {', '.join(queues)}", file=sys.stderr)
+        return 2
+    moved = sum(replay(amqp, queue) for queue in targets)
+    print(f"replayed {moved} message(s)")
+    return 0
+
+
+def cmd_outbox(args) -> int:
+    from minqing.db import UnitOfWork, make_engine
+    from minqing.outbox import outbox_status
+
+    for service in settings.SERVICES:
+        uow = UnitOfWork(make_engine(settings.db_url(service)))
+        with uow.transaction() as session:
+            status = outbox_status(session)
+        print(f"{service}: {json.dumps(status)}")
+    return 0
+
+
+def cmd_serve(args) -> int:
+    # a fresh interpreter, so eventlet patches the standard library before anything imports it
+    os.execv(sys.executable, [sys.executable, "-m", "minqing.serve", args.service])
+
+
+def _wait_ready(url: str, procs: list[subprocess.Popen], timeout: float = 90) -> bool:
+    import requests
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if any(p.poll() is not None for p in procs):
+            return False
+        try:
+            if requests.get(url + "/readyz", timeout=2).status_code == 200:
+                return True
+        except requests.RequestException:
+            pass
+        time.sleep(0.5)
+    return False
+
+
+def cmd_run(args) -> int:
+    from gateway.auth import mint
+
+    cmd_seed_demo(argparse.Namespace(quiet=False))
+    log_dir = settings.var_dir() / "log"
+    log_dir.mkdir(exist_ok=True)
+    procs = []
+    for service in RUN_ORDER:
+        log = open(log_dir / f"{service}.log", "a")  # noqa: SIM115  kept open for the child's lifetime
+        procs.append(subprocess.Popen([sys.executable, "-m", "minqing.serve", service], stdout=log, stderr=log))
+    url = f"http://{settings.gateway_address()}"
+    stopping = False
+
+    def stop(*_):
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    if not _wait_ready(url, procs):
+        print(f"services did not become ready; see {log_dir}/*.log", file=sys.stderr)
+        stopping = True
+    else:
+        secret = settings.jwt_secret()
+        print(f"\nMinqing is up at {url}  (API: {url}/api/v1, spec: {url}/api/v1/openapi.json)")
+        print(
+            f"metrics: {url}/metrics and "
+            + ", ".join(f"http://{settings.metrics_address(s)}/metrics" for s in settings.SERVICES)
+        )
+        print(f"logs: {log_dir}/")
+        print("\ndistrict admin token (12 h):\n" + mint(secret, "admin", "district_admin", ["*"]))
+        print("\nMaxian community admin token:\n" + mint(secret, "maxian-admin", "community_admin", ["maxian"]))
+        print("\nPress Ctrl-C to stop.")
+    while not stopping and all(p.poll() is None for p in procs):
+        time.sleep(0.5)
+    for p in procs:
+        if p.poll() is None:
+            p.send_signal(signal.SIGTERM)
+    for p in procs:
+        try:
+            p.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            p.kill()
+    print("stopped")
+    return 0 if not any(p.returncode not in (0, -signal.SIGTERM) for p in procs) else 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="minqing", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("run", help="migrate, seed, start everything").set_defaults(fn=cmd_run)
+    serve = sub.add_parser("serve", help="run one service")
+    serve.add_argument("service", choices=RUN_ORDER)
+    serve.set_defaults(fn=cmd_serve)
+    sub.add_parser("migrate", help="upgrade every service database").set_defaults(fn=cmd_migrate)
+    token = sub.add_parser("token", help="mint a JWT")
+    token.add_argument("--role", required=True)
+    token.add_argument("--community", action="append", help="community code, repeatable; '*' for district-wide")
+    token.add_argument("--sub", help="user id (default: <role>-cli)")
+    token.add_argument("--bureau", help="bureau code for bureau_handler tokens")
+    token.add_argument("--hours", type=float, default=12)
+    token.set_defaults(fn=cmd_token)
+    seed = sub.add_parser("seed-demo", help="load the demo district (idempotent)")
+    seed.add_argument("--quiet", action="store_true")
+    seed.set_defaults(fn=cmd_seed_demo)
+    imp = sub.add_parser("import-households", help="import households from an xlsx sheet")
+    imp.add_argument("file")
+    imp.add_argument("--community", required=True)
+    imp.add_argument("--batch", type=int, default=500)
+    imp.set_defaults(fn=cmd_import_households)
+    dlq = sub.add_parser("dlq", help="dead-lettered events")
+    dlq.add_argument("action", choices=("list", "replay"))
+    dlq.add_argument("--queue", help="replay only this handler queue")
+    dlq.set_defaults(fn=cmd_dlq)
+    outbox = sub.add_parser("outbox", help="outbox state per service")
+    outbox.add_argument("action", choices=("status",))
+    outbox.set_defaults(fn=cmd_outbox)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    os.environ.setdefault("PYTHONWARNINGS", "ignore::DeprecationWarning")
+    args = build_parser().parse_args(argv)
+    try:
+        return args.fn(args) or 0
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

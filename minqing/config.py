@@ -1,0 +1,132 @@
+"""Settings from the environment, optionally from a YAML file named by MINQING_CONFIG.
+
+Precedence: environment variable > YAML file > default. Every service builds its nameko config dict
+from here, so one place documents every knob (see README, "Configuration").
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+SERVICES = ("intake",)
+
+DEFAULTS: dict[str, object] = {
+    "amqp_uri": "amqp://guest:guest@127.0.0.1:5672/",
+    "http_host": "127.0.0.1",
+    "http_port": 8000,
+    "var_dir": str(ROOT / "var"),
+    "jwt_secret": None,  # generated once into var/jwt-secret for the embedded default
+    "jwt_public_key": None,  # PEM for RS256 in production
+    "event_retry_delays": "0.5,5,30",  # seconds before each retry of a failing event handler
+    "outbox_poll_interval": 0.5,
+    "metrics_port_base": 9100,
+    "duplicate_window_days": 30,
+    "duplicate_threshold": 60,
+    "rate_limit_per_minute": 600,
+    "max_body_bytes": 262144,
+    "log_level": "INFO",
+}
+
+
+def _yaml_settings() -> dict:
+    path = os.environ.get("MINQING_CONFIG")
+    if not path:
+        return {}
+    with open(path, encoding="utf-8") as fh:
+        loaded = yaml.safe_load(fh) or {}
+    if not isinstance(loaded, dict):
+        raise ValueError(f"{path}: expected a mapping of settings")
+    return {str(k).lower(): v for k, v in loaded.items()}
+
+
+def get(name: str, default: object = None) -> object:
+    env = os.environ.get("MINQING_" + name.upper())
+    if env is not None:
+        return env
+    from_yaml = _yaml_settings()
+    if name in from_yaml:
+        return from_yaml[name]
+    return DEFAULTS.get(name, default)
+
+
+def var_dir() -> Path:
+    path = Path(str(get("var_dir")))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def db_url(service: str) -> str:
+    """One database per service: MINQING_<SERVICE>_DB_URL, else a SQLite file under var/."""
+    url = get(f"{service}_db_url")
+    return str(url) if url else f"sqlite:///{var_dir() / (service + '.db')}"
+
+
+def jwt_secret() -> str:
+    secret = get("jwt_secret")
+    if secret:
+        return str(secret)
+    path = var_dir() / "jwt-secret"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def retry_delays() -> list[float]:
+    raw = get("event_retry_delays")
+    items = raw if isinstance(raw, list) else str(raw).split(",")
+    return [float(x) for x in items if str(x).strip()]
+
+
+@dataclass
+class ServiceSettings:
+    """What one service process needs; turned into nameko's config dict."""
+
+    service: str
+    amqp_uri: str = field(default_factory=lambda: str(get("amqp_uri")))
+    http_address: str | None = None
+    extra: dict = field(default_factory=dict)
+
+    def nameko_config(self) -> dict:
+        config = {
+            "AMQP_URI": self.amqp_uri,
+            "SERVICE": self.service,
+            "DB_URL": db_url(self.service) if self.service in SERVICES else None,
+            "EVENT_RETRY_DELAYS": retry_delays(),
+            "OUTBOX_POLL_INTERVAL": float(get("outbox_poll_interval")),
+            "MAX_WORKERS": int(get(f"{self.service}_max_workers", 10)),
+            "PARENT_CALLS_TRACKED": 10,
+            "serializer": "json",
+        }
+        if self.service == "gateway":
+            config.update(
+                JWT_SECRET=jwt_secret(),
+                JWT_PUBLIC_KEY=get("jwt_public_key"),
+                RATE_LIMIT_PER_MINUTE=int(get("rate_limit_per_minute")),
+                MAX_BODY_BYTES=int(get("max_body_bytes")),
+                RPC_TIMEOUT=float(get("rpc_timeout", 10)),
+            )
+            config["WEB_SERVER_ADDRESS"] = self.http_address or gateway_address()
+        else:
+            config["DUPLICATE_WINDOW_DAYS"] = int(get("duplicate_window_days"))
+            config["DUPLICATE_THRESHOLD"] = float(get("duplicate_threshold"))
+            config["WEB_SERVER_ADDRESS"] = self.http_address or metrics_address(self.service)
+        config.update(self.extra)
+        return config
+
+
+def metrics_address(service: str) -> str:
+    port = get(f"{service}_metrics_port")
+    if port is None:
+        port = int(get("metrics_port_base")) + 1 + SERVICES.index(service)
+    return f"{get('http_host')}:{port}"
+
+
+def gateway_address() -> str:
+    return f"{get('http_host')}:{get('http_port')}"

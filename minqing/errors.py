@@ -1,0 +1,52 @@
+"""Errors that cross the RPC boundary as themselves and become RFC 7807 problems at the gateway."""
+
+from __future__ import annotations
+
+from nameko.exceptions import deserialize_to_instance
+
+
+class MinqingError(Exception):
+    status = 400
+    title = "Bad request"
+
+    @property
+    def detail(self) -> str:
+        return str(self.args[0]) if self.args else self.title
+
+
+@deserialize_to_instance
+class NotFound(MinqingError):
+    status = 404
+    title = "Not found"
+
+
+@deserialize_to_instance
+class Conflict(MinqingError):
+    status = 409
+    title = "Conflict"
+
+
+@deserialize_to_instance
+class Forbidden(MinqingError):
+    status = 403
+    title = "Forbidden"
+
+
+@deserialize_to_instance
+class InvalidInput(MinqingError):
+    """`args` = (detail, {field: [messages]}) so the gateway can list the fields."""
+
+    status = 422
+    title = "Validation failed"
+
+    def __init__(self, detail: str, errors: dict | None = None):
+        super().__init__(detail, errors or {})
+
+    @property
+    def errors(self) -> dict:
+        return self.args[1]
+
+
+def from_validation(exc) -> InvalidInput:
+    messages = exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages}
+    return InvalidInput("the request has invalid fields", messages)

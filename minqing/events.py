@@ -1,0 +1,163 @@
+"""The one event envelope (ARCHITECTURE.md rule 5) and the schema of every event's `data`.
+
+A new event type is one schema here and one test. Producers call `make_envelope`, which validates
+`data` before anything is written to an outbox; consumers call `load_envelope`, which validates again
+(a message from a broken producer is parked in the dead-letter queue, never half-applied).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+from marshmallow import Schema, ValidationError, fields, validate
+
+from minqing.vocabulary import CHANNELS, FEEDBACK_METHODS, HANDLING_TYPES, one_of
+
+
+class Actor(Schema):
+    id = fields.Str(required=True)
+    role = fields.Str(load_default=None)
+    name = fields.Str(load_default=None)
+
+
+class Handler(Schema):
+    id = fields.Str(required=True)
+    kind = fields.Str(required=True, validate=one_of(("grid_member", "grid_team", "resident_unit", "bureau", "staff")))
+    name = fields.Str(load_default=None)
+
+
+class CaseRegistered(Schema):
+    reference = fields.Str(required=True)
+    channel = fields.Str(required=True, validate=one_of(CHANNELS))
+    title = fields.Str(required=True)
+    category = fields.Str(load_default=None)
+    grid = fields.Str(load_default=None)
+    building = fields.Str(load_default=None)
+    registered_at = fields.AwareDateTime(required=True)
+    actor = fields.Nested(Actor, load_default=None)
+
+
+class CaseClassified(Schema):
+    handling_type = fields.Str(required=True, validate=one_of(HANDLING_TYPES))
+    deadline = fields.AwareDateTime(load_default=None)
+    reason = fields.Str(load_default=None)
+    actor = fields.Nested(Actor, load_default=None)
+
+
+class CaseAssigned(Schema):
+    handler = fields.Nested(Handler, required=True)
+    reason = fields.Str(load_default=None)
+    actor = fields.Nested(Actor, load_default=None)
+
+
+class CaseResolved(Schema):
+    summary = fields.Str(required=True)
+    outcome = fields.Str(load_default=None, validate=one_of(("adopted", "not_adopted"), allow_none=True))
+    actor = fields.Nested(Actor, load_default=None)
+
+
+class CaseEscalated(Schema):
+    bureau = fields.Str(required=True)
+    reason = fields.Str(required=True)
+    deadline = fields.AwareDateTime(load_default=None)
+    actor = fields.Nested(Actor, load_default=None)
+
+
+class CaseOverdue(Schema):
+    deadline = fields.AwareDateTime(required=True)
+    supervision_level = fields.Int(load_default=1, validate=validate.Range(min=1))
+
+
+class ReplySent(Schema):
+    reply_id = fields.Str(required=True)
+    method = fields.Str(required=True, validate=one_of(FEEDBACK_METHODS))
+    content = fields.Str(required=True)
+    actor = fields.Nested(Actor, load_default=None)
+
+
+class CaseRated(Schema):
+    satisfied = fields.Bool(required=True)
+    score = fields.Int(load_default=None, validate=validate.Range(min=1, max=5))
+    comment = fields.Str(load_default=None)
+    recorded_by = fields.Nested(Actor, load_default=None)
+
+
+class CaseClosed(Schema):
+    reason = fields.Str(required=True, validate=one_of(("rated", "not_rated", "withdrawn", "merged", "other")))
+    actor = fields.Nested(Actor, load_default=None)
+
+
+class CaseReopened(Schema):
+    reason = fields.Str(required=True)
+    reopen_count = fields.Int(required=True, validate=validate.Range(min=1))
+    actor = fields.Nested(Actor, load_default=None)
+
+
+class CaseMerged(Schema):
+    into = fields.Str(required=True)
+    into_reference = fields.Str(required=True)
+    actor = fields.Nested(Actor, load_default=None)
+
+
+EVENT_SCHEMAS: dict[str, type[Schema]] = {
+    "case.registered": CaseRegistered,
+    "case.classified": CaseClassified,
+    "case.assigned": CaseAssigned,
+    "case.resolved": CaseResolved,
+    "case.escalated": CaseEscalated,
+    "case.overdue": CaseOverdue,
+    "reply.sent": ReplySent,
+    "case.rated": CaseRated,
+    "case.closed": CaseClosed,
+    "case.reopened": CaseReopened,
+    "case.merged": CaseMerged,
+}
+
+
+class Envelope(Schema):
+    id = fields.Str(required=True, validate=validate.Length(min=8, max=64))
+    type = fields.Str(required=True, validate=one_of(tuple(EVENT_SCHEMAS)))
+    source = fields.Str(required=True)
+    time = fields.AwareDateTime(required=True)
+    community = fields.Str(required=True)
+    subject = fields.Str(required=True)
+    version = fields.Int(required=True, validate=validate.Range(min=1))
+    data = fields.Dict(required=True)
+    correlation_id = fields.Str(load_default=None)
+
+
+def make_envelope(
+    type: str,
+    *,
+    source: str,
+    community: str,
+    subject: str,
+    version: int,
+    data: dict,
+    correlation_id: str | None = None,
+    time: datetime | None = None,
+) -> dict:
+    """A JSON-ready envelope; raises ValidationError if `data` does not fit its type's schema."""
+    if type not in EVENT_SCHEMAS:
+        raise ValidationError({"type": [f"unknown event type {type!r}"]})
+    schema = EVENT_SCHEMAS[type]()
+    schema.load(schema.dump(data))  # round-trip so a producer cannot emit what consumers would reject
+    return {
+        "id": uuid.uuid4().hex,
+        "type": type,
+        "source": source,
+        "time": (time or datetime.now(UTC)).astimezone(UTC).isoformat(),
+        "community": community,
+        "subject": subject,
+        "version": version,
+        "data": schema.dump(data),
+        "correlation_id": correlation_id,
+    }
+
+
+def load_envelope(body: dict) -> dict:
+    """Validated envelope with `data` loaded by its type's schema (datetimes parsed)."""
+    envelope = Envelope().load(body)
+    envelope["data"] = EVENT_SCHEMAS[envelope["type"]]().load(envelope["data"])
+    return envelope

@@ -1,0 +1,24 @@
+"""Keyset pagination cursors: opaque to clients, a (sort key, id) pair to us."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+from minqing.errors import InvalidInput
+
+
+def encode(*values) -> str:
+    raw = json.dumps([str(v) for v in values], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode(cursor: str, arity: int) -> list[str]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        values = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        if not isinstance(values, list) or len(values) != arity or not all(isinstance(v, str) for v in values):
+            raise ValueError
+        return values
+    except (ValueError, TypeError) as exc:
+        raise InvalidInput("the cursor is not one this API issued", {"cursor": ["invalid cursor"]}) from exc

@@ -1,0 +1,48 @@
+"""The RPC boundary every service method goes through: validate, time, translate errors."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import time
+
+from marshmallow import Schema, ValidationError
+
+from minqing import metrics
+from minqing.errors import MinqingError, from_validation
+
+log = logging.getLogger(__name__)
+
+
+def load(schema: Schema, payload, **kwargs):
+    """marshmallow load that raises InvalidInput (a 422 at the gateway) naming the fields."""
+    try:
+        return schema.load(payload if payload is not None else {}, **kwargs)
+    except ValidationError as exc:
+        raise from_validation(exc) from None
+
+
+def boundary(service: str):
+    """Decorates an @rpc method: metrics per call, and no unexpected exception leaks its internals."""
+
+    def wrap(fn):
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            start = time.perf_counter()
+            outcome = "ok"
+            try:
+                return fn(*args, **kwargs)
+            except MinqingError:
+                outcome = "rejected"
+                raise
+            except Exception:
+                outcome = "error"
+                log.exception("%s.%s failed", service, fn.__name__)
+                raise
+            finally:
+                metrics.RPC_CALLS.labels(service, fn.__name__, outcome).inc()
+                metrics.RPC_LATENCY.labels(service, fn.__name__).observe(time.perf_counter() - start)
+
+        return wrapper
+
+    return wrap

@@ -1,0 +1,55 @@
+"""Run one service process: `minqing serve intake` (what `make run` starts, one per service)."""
+
+from __future__ import annotations
+
+import eventlet
+
+eventlet.monkey_patch()  # noqa: E402  must precede every other import that touches sockets
+
+import importlib  # noqa: E402
+import logging  # noqa: E402
+import signal  # noqa: E402
+
+from nameko.runners import ServiceRunner  # noqa: E402
+
+from minqing import config as settings  # noqa: E402
+from minqing import logs  # noqa: E402
+
+SERVICE_CLASSES = {
+    "intake": "services.intake.service:IntakeService",
+    "gateway": "gateway.service:GatewayService",
+}
+log = logging.getLogger("minqing.serve")
+
+
+def service_class(name: str):
+    module, attr = SERVICE_CLASSES[name].split(":")
+    return getattr(importlib.import_module(module), attr)
+
+
+def serve(name: str) -> None:
+    logs.setup(str(settings.get("log_level")))
+    if settings.db_url(name).startswith("postgresql") if name in settings.SERVICES else False:
+        from psycogreen.eventlet import patch_psycopg
+
+        patch_psycopg()
+    config = settings.ServiceSettings(name).nameko_config()
+    runner = ServiceRunner(config)
+    runner.add_service(service_class(name))
+
+    def shutdown(signum, frame):
+        # stop gracefully in a green thread: running workers finish, unacked messages go back
+        eventlet.spawn(runner.stop)
+
+    signal.signal(signal.SIGTERM, shutdown)
+    signal.signal(signal.SIGINT, shutdown)
+    runner.start()
+    log.info("service %s started (%s)", name, config.get("WEB_SERVER_ADDRESS"))
+    runner.wait()
+    log.info("service %s stopped", name)
+
+
+if __name__ == "__main__":
+    import sys
+
+    serve(sys.argv[1])

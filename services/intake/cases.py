@@ -1,0 +1,226 @@
+"""Case registration (集中受理): reference numbers, duplicate suggestion, merging."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from minqing import metrics
+from minqing.errors import Conflict, InvalidInput, NotFound
+from minqing.events import make_envelope
+from minqing.outbox import add_event
+from minqing.vocabulary import OPEN_STATUSES
+from services.intake import directory, duplicates
+from services.intake.models import Case, ReferenceCounter, TimelineEntry
+
+LOCAL_TZ = ZoneInfo("Asia/Shanghai")
+SOURCE = "intake"
+
+
+def format_reference(prefix: str, year: int, number: int) -> str:
+    return f"{prefix}-{year}-{number:06d}"
+
+
+def next_reference(session: Session, community, when: datetime) -> str:
+    """Per community and (local) year; the UPDATE comes first so it takes the write lock at once."""
+    year = when.astimezone(LOCAL_TZ).year
+    key = (ReferenceCounter.community == community.code) & (ReferenceCounter.year == year)
+    for _ in range(3):
+        number = session.execute(
+            update(ReferenceCounter).where(key).values(last=ReferenceCounter.last + 1).returning(ReferenceCounter.last)
+        ).scalar()
+        if number is not None:
+            return format_reference(community.ref_prefix, year, number)
+        try:
+            with session.begin_nested():
+                session.execute(insert(ReferenceCounter).values(community=community.code, year=year, last=1))
+            return format_reference(community.ref_prefix, year, 1)
+        except IntegrityError:
+            continue  # another registration created the year's counter first; take the next number
+    raise Conflict("could not allocate a reference number; retry")
+
+
+def case_text(title: str, description: str) -> str:
+    return f"{title}。{description}"
+
+
+def find_duplicates(
+    session: Session,
+    community: str,
+    building: str | None,
+    grid: str | None,
+    text: str,
+    now: datetime,
+    window_days: int,
+    threshold: float,
+) -> list[dict]:
+    """Open cases of the last `window_days` in the same building (or, without one, the same grid)."""
+    if building:
+        place = Case.building == building
+    elif grid:
+        place = Case.grid == grid
+    else:
+        return []
+    rows = session.execute(
+        select(Case.id, Case.reference, Case.title, Case.description)
+        .where(
+            Case.community == community,
+            place,
+            Case.status.in_(OPEN_STATUSES),
+            Case.registered_at >= now - timedelta(days=window_days),
+        )
+        .order_by(Case.registered_at.desc())
+        .limit(200)
+    ).all()
+    candidates = [(r.id, r.reference, r.title, case_text(r.title, r.description)) for r in rows]
+    return duplicates.rank(text, candidates, threshold)
+
+
+def actor_of(scope: dict) -> dict:
+    return {"id": scope["sub"], "role": scope["role"]}
+
+
+def register_case(
+    session: Session,
+    data: dict,
+    scope: dict,
+    now: datetime,
+    *,
+    window_days: int = 30,
+    threshold: float = 60,
+    demo_key: str | None = None,
+    emit: bool = True,
+) -> Case:
+    community = directory.get_community(session, data["community"], scope)
+    actor_info = actor_of(scope)
+    location = data.get("location") or {}
+    reporter = data.get("reporter") or {}
+    grid = None
+    if location.get("building"):
+        grid = directory.get_building(session, community.code, location["building"], "location.building").grid
+    reference = next_reference(session, community, now)
+    text = case_text(data["title"], data["description"])
+    case = Case(
+        id=uuid.uuid4().hex,
+        community=community.code,
+        reference=reference,
+        channel=data["channel"],
+        title=data["title"],
+        description=data["description"],
+        category=data.get("category"),
+        reporter_name=reporter.get("name"),
+        reporter_phone=reporter.get("phone"),
+        reporter_user=scope["sub"] if scope["role"] == "resident" else None,
+        address=location.get("address"),
+        building=location.get("building"),
+        grid=grid,
+        lat=location.get("lat"),
+        lon=location.get("lon"),
+        registered_by=scope["sub"],
+        registered_at=now,
+        status="registered",
+        overdue=False,
+        supervision_level=0,
+        reopen_count=0,
+        state_version=1,
+        updated_at=now,
+        demo_key=demo_key,
+        possible_duplicates=find_duplicates(
+            session, community.code, location.get("building"), grid, text, now, window_days, threshold
+        ),
+    )
+    session.add(case)
+    session.add(
+        TimelineEntry(
+            case_id=case.id,
+            type="case.registered",
+            time=now,
+            actor=actor_info,
+            detail={"reference": reference, "channel": case.channel, "possible_duplicates": case.possible_duplicates},
+        )
+    )
+    if emit:
+        add_event(
+            session,
+            make_envelope(
+                "case.registered",
+                source=SOURCE,
+                community=community.code,
+                subject=case.id,
+                version=1,
+                time=now,
+                data={
+                    "reference": reference,
+                    "channel": case.channel,
+                    "title": case.title,
+                    "category": case.category,
+                    "grid": grid,
+                    "building": case.building,
+                    "registered_at": now,
+                    "actor": actor_info,
+                },
+            ),
+        )
+    session.flush()
+    metrics.CASES_REGISTERED.labels(community.code, case.channel).inc()
+    return case
+
+
+def merge_case(session: Session, case: Case, into_id: str, scope: dict, reason: str | None, now: datetime) -> Case:
+    """Mark `case` a duplicate of `into`: it leaves the open work, the other carries on."""
+    if into_id == case.id:
+        raise InvalidInput("a case cannot be merged into itself", {"into": ["must be another case"]})
+    target = session.get(Case, into_id)
+    if target is None or target.community != case.community:
+        raise InvalidInput(
+            f"case {into_id!r} is not a case of community {case.community!r}", {"into": ["unknown case"]}
+        )
+    for which in (case, target):
+        if which.status in ("merged", "withdrawn", "closed"):
+            raise Conflict(f"case {which.reference} is {which.status}; only open cases can be merged")
+    version = case.state_version + 1
+    actor_info = actor_of(scope)
+    case.status, case.merged_into, case.state_version, case.updated_at = "merged", target.id, version, now
+    session.add(
+        TimelineEntry(
+            case_id=case.id,
+            type="case.merged",
+            time=now,
+            actor=actor_info,
+            detail={"into": target.id, "into_reference": target.reference, "reason": reason},
+        )
+    )
+    session.add(
+        TimelineEntry(
+            case_id=target.id,
+            type="case.duplicate_merged",
+            time=now,
+            actor=actor_info,
+            detail={"from": case.id, "from_reference": case.reference, "reason": reason},
+        )
+    )
+    add_event(
+        session,
+        make_envelope(
+            "case.merged",
+            source=SOURCE,
+            community=case.community,
+            subject=case.id,
+            version=version,
+            time=now,
+            data={"into": target.id, "into_reference": target.reference, "actor": actor_info},
+        ),
+    )
+    return case
+
+
+def get_case(session: Session, case_id: str) -> Case:
+    case = session.get(Case, case_id)
+    if case is None:
+        raise NotFound(f"case {case_id!r} not found")
+    return case

@@ -1,0 +1,72 @@
+"""Loads the Maxian pilot (and a smaller second community) into intake's database, idempotently.
+
+Demo cases are written straight into the ledger with their historical times and no events: they are
+history, not new work for the other services to act on.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from services.intake import cases, demo_content, directory
+from services.intake.models import Building, Case, Community, District, Grid, ResidentUnit
+
+DEMO_SCOPE = {"sub": "demo-loader", "role": "district_admin", "communities": ["*"], "bureau": None}
+
+
+def _add_missing(session: Session, model, rows: list[dict], **fixed) -> int:
+    existing = set(session.scalars(select(model.code)))
+    new = [row for row in rows if row["code"] not in existing]
+    for row in new:
+        session.add(model(**{**{k: v for k, v in row.items() if k in model.__table__.c}, **fixed}))
+    session.flush()
+    return len(new)
+
+
+def load(session: Session, now: datetime, progress=None) -> dict:
+    counts = {"communities": 0, "grids": 0, "buildings": 0, "households": 0, "resident_units": 0, "cases": 0}
+    district = demo_content.district()
+    if session.get(District, district["code"]) is None:
+        session.add(District(**district))
+    for community in demo_content.communities():
+        code = community["code"]
+        if session.get(Community, code) is None:
+            directory.create_community(session, community)
+            counts["communities"] += 1
+        counts["grids"] += _add_missing(session, Grid, demo_content.grids(code))
+        counts["buildings"] += _add_missing(session, Building, demo_content.buildings(code))
+        counts["resident_units"] += _add_missing(
+            session, ResidentUnit, demo_content.resident_units(code), community=code
+        )
+        households = demo_content.households(code)
+        known = set(session.scalars(select(directory.Household.code).where(directory.Household.community == code)))
+        fresh = [h for h in households if h["code"] not in known]
+        if fresh:
+            directory.add_households(session, code, fresh)
+            counts["households"] += len(fresh)
+        counts["cases"] += _load_cases(session, code, now, progress)
+    return counts
+
+
+def _load_cases(session: Session, community: str, now: datetime, progress) -> int:
+    loaded = set(session.scalars(select(Case.demo_key).where(Case.community == community, Case.demo_key.is_not(None))))
+    items = demo_content.cases(community, now.astimezone(ZoneInfo("Asia/Shanghai")))
+    fresh = sorted((c for c in items if c["key"] not in loaded), key=lambda c: c["registered_at"])
+    for item in fresh:
+        payload = {
+            "community": community,
+            "channel": item["channel"],
+            "title": item["title"],
+            "description": item["description"],
+            "category": item["category"],
+            "reporter": item["reporter"],
+            "location": {"building": item["building"]} if item["building"] else None,
+        }
+        cases.register_case(session, payload, DEMO_SCOPE, item["registered_at"], demo_key=item["key"], emit=False)
+        if progress:
+            progress(1)
+    return len(fresh)

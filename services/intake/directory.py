@@ -1,0 +1,150 @@
+"""The directory: district → communities → grids → buildings → households, and resident units."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from minqing import paging
+from minqing.errors import Conflict, InvalidInput, NotFound
+from services.intake.models import Building, Community, District, Grid, Household, ResidentUnit
+
+
+def visible_communities(scope: dict) -> list[str] | None:
+    """None means every community (a district-wide token)."""
+    return None if "*" in scope["communities"] else list(scope["communities"])
+
+
+def can_see(scope: dict, community: str) -> bool:
+    allowed = visible_communities(scope)
+    return allowed is None or community in allowed
+
+
+def get_community(session: Session, code: str, scope: dict | None = None) -> Community:
+    # another community's data is "not found", never "forbidden": its existence is not disclosed
+    community = session.get(Community, code)
+    if community is None or (scope is not None and not can_see(scope, code)):
+        raise NotFound(f"community {code!r} not found")
+    return community
+
+
+def default_prefix(code: str) -> str:
+    letters = "".join(ch for ch in code.upper() if ch.isalpha())
+    return (letters[:2] or "XX").ljust(2, "X")
+
+
+def create_community(session: Session, data: dict) -> Community:
+    if session.get(Community, data["code"]) is not None:
+        raise Conflict(f"community {data['code']!r} already exists")
+    if session.get(District, data["district"]) is None:
+        if not data.get("district_name"):
+            raise InvalidInput(
+                f"district {data['district']!r} is new; give its district_name",
+                {"district_name": ["required when the district does not exist yet"]},
+            )
+        session.add(District(code=data["district"], name=data["district_name"]))
+    prefix = data.get("ref_prefix") or default_prefix(data["code"])
+    clash = session.scalar(
+        select(Community.code).where(Community.district == data["district"], Community.ref_prefix == prefix)
+    )
+    if clash:
+        raise Conflict(f"reference prefix {prefix!r} is already used by community {clash!r}; choose another")
+    community = Community(
+        code=data["code"], name=data["name"], district=data["district"], ref_prefix=prefix, created_at=datetime.now(UTC)
+    )
+    session.add(community)
+    session.flush()
+    return community
+
+
+def list_communities(session: Session, scope: dict) -> list[Community]:
+    query = select(Community).order_by(Community.code)
+    allowed = visible_communities(scope)
+    if allowed is not None:
+        query = query.where(Community.code.in_(allowed))
+    return list(session.scalars(query))
+
+
+def _check_new(session: Session, model, code: str, what: str) -> None:
+    if session.get(model, code) is not None:
+        raise Conflict(f"{what} {code!r} already exists")
+
+
+def add_grid(session: Session, community: str, data: dict) -> Grid:
+    _check_new(session, Grid, data["code"], "grid")
+    grid = Grid(community=community, **data)
+    session.add(grid)
+    session.flush()
+    return grid
+
+
+def get_grid(session: Session, community: str, code: str, field: str = "grid") -> Grid:
+    grid = session.get(Grid, code)
+    if grid is None or grid.community != community:
+        raise InvalidInput(f"grid {code!r} is not in community {community!r}", {field: ["unknown grid"]})
+    return grid
+
+
+def add_building(session: Session, community: str, data: dict) -> Building:
+    _check_new(session, Building, data["code"], "building")
+    get_grid(session, community, data["grid"])
+    building = Building(community=community, **data)
+    session.add(building)
+    session.flush()
+    return building
+
+
+def get_building(session: Session, community: str, code: str, field: str = "building") -> Building:
+    building = session.get(Building, code)
+    if building is None or building.community != community:
+        raise InvalidInput(f"building {code!r} is not in community {community!r}", {field: ["unknown building"]})
+    return building
+
+
+def add_household(session: Session, community: str, item: dict, field: str = "building") -> Household:
+    """Insert or update by code (an import can be run again after fixing a sheet)."""
+    get_building(session, community, item["building"], field=field)
+    existing = session.get(Household, item["code"])
+    if existing is None:
+        existing = Household(community=community, **item)
+        session.add(existing)
+    elif existing.community != community:
+        raise Conflict(f"household {item['code']!r} belongs to another community")
+    else:
+        for key, value in item.items():
+            setattr(existing, key, value)
+    session.flush()
+    return existing
+
+
+def add_households(session: Session, community: str, items: list[dict]) -> dict:
+    codes = [item["code"] for item in items]
+    known = set(session.scalars(select(Household.code).where(Household.code.in_(codes))))
+    for index, item in enumerate(items):
+        add_household(session, community, item, field=f"items.{index}.building")
+    return {"created": len(set(codes) - known), "updated": len(known)}
+
+
+def add_resident_unit(session: Session, community: str, data: dict) -> ResidentUnit:
+    _check_new(session, ResidentUnit, data["code"], "resident unit")
+    unit = ResidentUnit(community=community, **data)
+    session.add(unit)
+    session.flush()
+    return unit
+
+
+def page(session: Session, model, community: str, limit: int, cursor: str | None, **filters) -> dict:
+    """Keyset page ordered by code."""
+    query = select(model).where(model.community == community).order_by(model.code).limit(limit + 1)
+    for name, value in filters.items():
+        if value is not None:
+            query = query.where(getattr(model, name) == value)
+    if cursor:
+        (after,) = paging.decode(cursor, 1)
+        query = query.where(model.code > after)
+    rows = list(session.scalars(query))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return {"items": rows, "next_cursor": paging.encode(rows[-1].code) if more else None}

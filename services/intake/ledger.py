@@ -1,0 +1,216 @@
+"""The people's-conditions ledger (民情工作台账): who may see which case, listing, and applying the
+events routing and feedback emit.
+
+Events can arrive out of order (classification and assignment are published moments apart, retries
+reorder them). Every event goes on the timeline; the case's current state only moves forward: an event
+whose `version` is not newer than what the ledger has applied changes nothing but the timeline.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import and_, false, or_, select
+from sqlalchemy.orm import Session
+
+from minqing import paging
+from minqing.vocabulary import OPEN_STATUSES
+from services.intake.directory import visible_communities
+from services.intake.models import Case, TimelineEntry
+
+
+def visibility(scope: dict):
+    """SQL condition for the cases a caller may see (API.md, Auth)."""
+    allowed = visible_communities(scope)
+    in_scope = Case.community.in_(allowed) if allowed is not None else None
+    role = scope["role"]
+    if role == "resident":
+        own = Case.reporter_user == scope["sub"]
+    elif role == "unit_handler":
+        own = Case.handler_id == scope["sub"]
+    elif role == "bureau_handler":
+        own = Case.bureau == scope["bureau"] if scope.get("bureau") else false()
+    else:
+        own = None
+    parts = [c for c in (in_scope, own) if c is not None]
+    return and_(*parts) if parts else None
+
+
+def is_overdue(case: Case, now: datetime) -> bool:
+    # the flag is set by routing's scanner; the comparison covers the moments before its next scan
+    return bool(case.overdue) or bool(
+        case.deadline is not None and case.deadline < now and case.status in OPEN_STATUSES
+    )
+
+
+def list_cases(session: Session, query: dict, scope: dict, now: datetime) -> dict:
+    stmt = select(Case)
+    condition = visibility(scope)
+    if condition is not None:
+        stmt = stmt.where(condition)
+    for field, column in (
+        ("community", Case.community),
+        ("status", Case.status),
+        ("handling_type", Case.handling_type),
+        ("channel", Case.channel),
+        ("grid", Case.grid),
+        ("handler", Case.handler_id),
+    ):
+        if query.get(field) is not None:
+            stmt = stmt.where(column == query[field])
+    if query.get("overdue") is not None:
+        late = or_(
+            Case.overdue.is_(True),
+            and_(Case.deadline.is_not(None), Case.deadline < now, Case.status.in_(OPEN_STATUSES)),
+        )
+        stmt = stmt.where(late if query["overdue"] else ~late)
+    if query.get("q"):
+        pattern = "%" + query["q"].replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        stmt = stmt.where(
+            or_(
+                Case.title.like(pattern, escape="\\"),
+                Case.description.like(pattern, escape="\\"),
+                Case.reference == query["q"],
+            )
+        )
+    if query.get("from_"):
+        stmt = stmt.where(Case.registered_at >= query["from_"])
+    if query.get("to"):
+        stmt = stmt.where(Case.registered_at < query["to"])
+    if query.get("cursor"):
+        when, after = paging.decode(query["cursor"], 2)
+        when_dt = datetime.fromisoformat(when)
+        stmt = stmt.where(or_(Case.registered_at < when_dt, and_(Case.registered_at == when_dt, Case.id < after)))
+    limit = query.get("limit", 50)
+    rows = list(session.scalars(stmt.order_by(Case.registered_at.desc(), Case.id.desc()).limit(limit + 1)))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    cursor = paging.encode(rows[-1].registered_at.isoformat(), rows[-1].id) if more and rows else None
+    return {"items": rows, "next_cursor": cursor}
+
+
+def timeline(session: Session, case_id: str) -> list[TimelineEntry]:
+    return list(
+        session.scalars(
+            select(TimelineEntry).where(TimelineEntry.case_id == case_id).order_by(TimelineEntry.time, TimelineEntry.id)
+        )
+    )
+
+
+def _handler(case: Case, data: dict) -> None:
+    handler = data["handler"]
+    case.handler_id, case.handler_kind, case.handler_name = handler["id"], handler["kind"], handler.get("name")
+
+
+def _classified(case: Case, data: dict) -> None:
+    case.handling_type = data["handling_type"]
+    case.deadline = data.get("deadline")
+
+
+def _escalated(case: Case, data: dict) -> None:
+    case.bureau = data["bureau"]
+    if data.get("deadline"):
+        case.deadline = data["deadline"]
+
+
+def _resolved(case: Case, data: dict) -> None:
+    case.outcome = data.get("outcome")
+
+
+def _rated(case: Case, data: dict) -> None:
+    case.satisfied = data["satisfied"]
+
+
+def _reopened(case: Case, data: dict) -> None:
+    case.reopen_count = max(case.reopen_count, data["reopen_count"])
+    case.satisfied = None
+
+
+# event type → (status it moves the case to, how its data changes the row)
+TRANSITIONS = {
+    "case.classified": ("classified", _classified),
+    "case.assigned": ("assigned", _handler),
+    "case.resolved": ("resolved", _resolved),
+    "case.escalated": ("escalated", _escalated),
+    "reply.sent": ("replied", None),
+    "case.rated": ("rated", _rated),
+    "case.closed": ("closed", None),
+    "case.reopened": ("reopened", _reopened),
+}
+
+
+def apply_event(session: Session, case: Case, envelope: dict) -> bool:
+    """Record the event on the timeline and, if newer than the case's state, apply it. True if applied."""
+    data = envelope["data"]
+    actor = data.get("actor") or data.get("recorded_by")
+    detail = {
+        k: (v.isoformat() if isinstance(v, datetime) else v)
+        for k, v in data.items()
+        if k not in ("actor", "recorded_by")
+    }
+    session.add(
+        TimelineEntry(
+            case_id=case.id,
+            event_id=envelope["id"],
+            type=envelope["type"],
+            time=envelope["time"],
+            actor=actor,
+            detail=detail,
+        )
+    )
+    if envelope["type"] == "case.overdue":
+        # supervision only ever rises, whatever order the events come in
+        case.overdue = True
+        case.supervision_level = max(case.supervision_level, data.get("supervision_level") or 1)
+        case.deadline = case.deadline or data["deadline"]
+        case.updated_at = max(case.updated_at, envelope["time"])
+        return True
+    if envelope["version"] <= case.state_version or envelope["type"] not in TRANSITIONS:
+        return False
+    status, change = TRANSITIONS[envelope["type"]]
+    case.status = status
+    if change:
+        change(case, data)
+    case.state_version = envelope["version"]
+    case.updated_at = max(case.updated_at, envelope["time"])
+    return True
+
+
+def as_dict(case: Case, now: datetime) -> dict:
+    """The case as the ledger shows it (dumped by CaseOut)."""
+    return {
+        "id": case.id,
+        "reference": case.reference,
+        "community": case.community,
+        "channel": case.channel,
+        "title": case.title,
+        "description": case.description,
+        "category": case.category,
+        "status": case.status,
+        "handling_type": case.handling_type,
+        "deadline": case.deadline,
+        "handler": {"id": case.handler_id, "kind": case.handler_kind, "name": case.handler_name}
+        if case.handler_id
+        else None,
+        "bureau": case.bureau,
+        "overdue": is_overdue(case, now),
+        "supervision_level": case.supervision_level,
+        "outcome": case.outcome,
+        "satisfied": case.satisfied,
+        "reopen_count": case.reopen_count,
+        "merged_into": case.merged_into,
+        "reporter": {"name": case.reporter_name, "phone": case.reporter_phone}
+        if (case.reporter_name or case.reporter_phone)
+        else None,
+        "location": {
+            "address": case.address,
+            "building": case.building,
+            "grid": case.grid,
+            "lat": case.lat,
+            "lon": case.lon,
+        },
+        "possible_duplicates": case.possible_duplicates or [],
+        "registered_at": case.registered_at,
+        "updated_at": case.updated_at,
+        "version": case.state_version,
+    }

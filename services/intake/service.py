@@ -1,0 +1,203 @@
+"""Intake: the directory, case registration and the ledger. Entrypoints only; rules live in the modules."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from nameko.dependency_providers import Config
+from nameko.rpc import rpc
+from nameko.web.handlers import http
+from sqlalchemy import select, text
+
+from minqing import metrics
+from minqing.context import Correlation
+from minqing.db import Database
+from minqing.errors import NotFound
+from minqing.events import load_envelope
+from minqing.handlers import event_handler
+from minqing.outbox import OutboxRelay, claim_inbox, idempotent, outbox_status
+from minqing.rpc import boundary, load
+from services.intake import cases, directory, duplicates, ledger
+from services.intake import schemas as s
+from services.intake.models import Building, Case, Grid, Household, ResidentUnit
+
+NAME = "intake"
+DIRECTORY = {  # kind → (model, input schema, output schema, add function)
+    "grids": (Grid, s.GridIn, s.GridOut, directory.add_grid),
+    "buildings": (Building, s.BuildingIn, s.BuildingOut, directory.add_building),
+    "resident_units": (ResidentUnit, s.ResidentUnitIn, s.ResidentUnitOut, directory.add_resident_unit),
+    "households": (Household, s.HouseholdIn, s.HouseholdOut, directory.add_household),
+}
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+class IntakeService:
+    name = NAME
+    db = Database()
+    relay = OutboxRelay()
+    correlation = Correlation()
+    config = Config()
+
+    def __init__(self):
+        duplicates.warm_up()
+
+    @property
+    def settings(self) -> dict:
+        return {
+            "window_days": int(self.config.get("DUPLICATE_WINDOW_DAYS", 30)),
+            "threshold": float(self.config.get("DUPLICATE_THRESHOLD", 60)),
+        }
+
+    # --- directory ----------------------------------------------------------------------------
+    @rpc
+    @boundary(NAME)
+    def create_community(self, payload, scope, idem=None):
+        data, scope, idem = load(s.CommunityIn(), payload), load(s.Scope(), scope), load(s.Idempotency(), idem)
+        with self.db.transaction() as session:
+            return idempotent(
+                session,
+                scope["sub"],
+                idem["key"],
+                idem["fingerprint"],
+                lambda: s.CommunityOut().dump(directory.create_community(session, data)),
+            )
+
+    @rpc
+    @boundary(NAME)
+    def list_communities(self, scope):
+        scope = load(s.Scope(), scope)
+        with self.db.transaction() as session:
+            return s.CommunityOut(many=True).dump(directory.list_communities(session, scope))
+
+    @rpc
+    @boundary(NAME)
+    def add_directory_entry(self, kind, community, payload, scope, idem=None):
+        _, schema_in, schema_out, add = DIRECTORY[kind]
+        data, scope, idem = load(schema_in(), payload), load(s.Scope(), scope), load(s.Idempotency(), idem)
+        with self.db.transaction() as session:
+            directory.get_community(session, community, scope)
+            return idempotent(
+                session,
+                scope["sub"],
+                idem["key"],
+                idem["fingerprint"],
+                lambda: schema_out().dump(add(session, community, data)),
+            )
+
+    @rpc
+    @boundary(NAME)
+    def import_households(self, community, payload, scope):
+        data, scope = load(s.HouseholdBatch(), payload), load(s.Scope(), scope)
+        with self.db.transaction() as session:
+            directory.get_community(session, community, scope)
+            return directory.add_households(session, community, data["items"])
+
+    @rpc
+    @boundary(NAME)
+    def list_directory(self, kind, community, query, scope):
+        model, _, schema_out, _ = DIRECTORY[kind]
+        scope, page = load(s.Scope(), scope), load(s.PageQuery(), query)
+        with self.db.transaction() as session:
+            directory.get_community(session, community, scope)
+            result = directory.page(session, model, community, page["limit"], page["cursor"])
+            return {"items": schema_out(many=True).dump(result["items"]), "next_cursor": result["next_cursor"]}
+
+    # --- cases --------------------------------------------------------------------------------
+    @rpc
+    @boundary(NAME)
+    def register_case(self, payload, scope, idem=None):
+        data, scope, idem = load(s.CaseIn(), payload), load(s.Scope(), scope), load(s.Idempotency(), idem)
+        with self.db.transaction() as session:
+            return idempotent(
+                session,
+                scope["sub"],
+                idem["key"],
+                idem["fingerprint"],
+                lambda: s.CaseOut().dump(
+                    ledger.as_dict(cases.register_case(session, data, scope, now(), **self.settings), now())
+                ),
+            )
+
+    @rpc
+    @boundary(NAME)
+    def list_cases(self, query, scope):
+        query, scope = load(s.LedgerQuery(), query), load(s.Scope(), scope)
+        with self.db.transaction() as session:
+            result = ledger.list_cases(session, query, scope, now())
+            items = [ledger.as_dict(case, now()) for case in result["items"]]
+            return {"items": s.CaseOut(many=True).dump(items), "next_cursor": result["next_cursor"]}
+
+    @rpc
+    @boundary(NAME)
+    def get_case(self, case_id, scope):
+        scope = load(s.Scope(), scope)
+        with self.db.transaction() as session:
+            case = self._visible_case(session, case_id, scope)
+            detail = ledger.as_dict(case, now()) | {"timeline": ledger.timeline(session, case.id)}
+            return s.CaseDetailOut().dump(detail)
+
+    @rpc
+    @boundary(NAME)
+    def merge_case(self, case_id, payload, scope, idem=None):
+        data, scope, idem = load(s.MergeIn(), payload), load(s.Scope(), scope), load(s.Idempotency(), idem)
+        with self.db.transaction() as session:
+            case = self._visible_case(session, case_id, scope)
+            return idempotent(
+                session,
+                scope["sub"],
+                idem["key"],
+                idem["fingerprint"],
+                lambda: s.CaseOut().dump(
+                    ledger.as_dict(cases.merge_case(session, case, data["into"], scope, data["reason"], now()), now())
+                ),
+            )
+
+    @staticmethod
+    def _visible_case(session, case_id, scope):
+        case = cases.get_case(session, case_id)
+        condition = ledger.visibility(scope)
+        if condition is not None and session.scalar(select(Case.id).where(Case.id == case.id, condition)) is None:
+            raise NotFound(f"case {case_id!r} not found")
+        return case
+
+    # --- the ledger follows routing's and feedback's events ------------------------------------
+    @event_handler("routing", "case.#")
+    def on_routing_event(self, body):
+        self._apply(body)
+
+    @event_handler("feedback", "#")
+    def on_feedback_event(self, body):
+        self._apply(body)
+
+    def _apply(self, body):
+        envelope = load_envelope(body)
+        with self.db.transaction() as session:
+            if not claim_inbox(session, "intake.ledger", envelope["id"]):
+                metrics.EVENTS_IN.labels(NAME, envelope["type"], "duplicate").inc()
+                return
+            ledger.apply_event(session, cases.get_case(session, envelope["subject"]), envelope)
+        metrics.EVENTS_IN.labels(NAME, envelope["type"], "applied").inc()
+
+    # --- operations ---------------------------------------------------------------------------
+    @rpc
+    def health(self):
+        with self.db.transaction() as session:
+            session.execute(text("SELECT 1"))
+        return {"service": NAME, "database": "ok"}
+
+    @rpc
+    def outbox_status(self):
+        with self.db.transaction() as session:
+            return outbox_status(session)
+
+    @http("GET", "/metrics")
+    def metrics(self, request):
+        body, content_type = metrics.exposition()
+        return 200, {"Content-Type": content_type}, body
+
+    @http("GET", "/healthz")
+    def healthz(self, request):
+        return 200, {"Content-Type": "application/json"}, '{"status": "ok"}'
