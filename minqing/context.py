@@ -29,14 +29,13 @@ def new_id() -> str:
 
 
 class Correlation(DependencyProvider):
-    def worker_setup(self, worker_ctx):
-        # `context_data` is a copy; `data` is what nameko forwards in outgoing headers
+    def get_dependency(self, worker_ctx) -> str:
+        # runs in the worker's greenthread before worker_setup; `context_data` is a copy, `data` is what
+        # nameko forwards in outgoing headers
         cid = worker_ctx.data.get(KEY) or new_id()
         worker_ctx.data[KEY] = cid
         _current.set(cid)
+        return cid
 
     def worker_teardown(self, worker_ctx):
         _current.set(None)
-
-    def get_dependency(self, worker_ctx) -> str:
-        return worker_ctx.data[KEY]

@@ -17,7 +17,7 @@ import eventlet
 from eventlet.queue import Empty, Full, LightQueue
 from kombu import Connection
 from kombu.exceptions import KombuError
-from nameko.events import get_event_exchange
+from nameko.standalone.events import get_event_exchange
 from nameko.extensions import DependencyProvider
 from sqlalchemy import (
     Column,
@@ -201,14 +201,15 @@ class Relay:
             try:
                 for row in rows:
                     envelope = json.loads(row.body)
+                    exchange = get_event_exchange(row.source, {})  # the exchange nameko's handlers bind to
                     producer.publish(
                         envelope,
-                        exchange=get_event_exchange(row.source),
+                        exchange=exchange,
                         routing_key=row.type,
                         serializer="json",
                         delivery_mode=2,
                         headers={"nameko.correlation_id": envelope.get("correlation_id") or ""},
-                        declare=[get_event_exchange(row.source)],
+                        declare=[exchange],
                         retry=True,
                         retry_policy={"max_retries": 3, "interval_start": 0.2, "interval_step": 0.5},
                     )

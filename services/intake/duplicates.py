@@ -12,7 +12,8 @@ jieba.setLogLevel(logging.WARNING)
 
 # words that say nothing about *what* is wrong; without this "请尽快处理" makes everything look alike
 STOPWORDS = frozenset(
-    "的 了 是 在 我 我们 有 和 就 都 也 很 请 尽快 处理 希望 社区 问题 一下 能 还 没有 要 这 那 ， 。 ！ ？ 、 ； ： ".split()
+    "的 了 是 在 我 我们 有 和 就 都 也 很 请 尽快 处理 希望".split()
+    + "社区 问题 一下 能 还 没有 要 这 那 ， 。 ！ ？ 、 ； ：".split()
 )
 
 

@@ -1,0 +1,160 @@
+"""Test fixtures on the real RabbitMQ and PostgreSQL.
+
+Each test session gets its own RabbitMQ vhost and its own PostgreSQL databases (dropped at the end),
+so concurrent runs on one machine never see each other's queues or rows.
+"""
+
+import eventlet
+
+eventlet.monkey_patch()  # nameko 2.14's pytest plugin no longer does this for us
+
+import os  # noqa: E402
+import socket  # noqa: E402
+import subprocess  # noqa: E402
+import tempfile  # noqa: E402
+import uuid  # noqa: E402
+from urllib.parse import quote  # noqa: E402
+
+import psycopg2  # noqa: E402
+import pytest  # noqa: E402
+from psycogreen.eventlet import patch_psycopg  # noqa: E402
+
+patch_psycopg()
+
+os.environ.setdefault("MINQING_JWT_SECRET", "test-secret-" + uuid.uuid4().hex)
+os.environ.setdefault("MINQING_VAR_DIR", tempfile.mkdtemp(prefix="minqing-test-var-"))
+os.environ.setdefault("MINQING_RATE_LIMIT_PER_MINUTE", "100000")
+
+from nameko.containers import ServiceContainer  # noqa: E402
+
+from minqing import config as settings  # noqa: E402
+from minqing.migrate import upgrade  # noqa: E402
+
+PG_ADMIN = os.environ.get("MINQING_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+RUN_ID = uuid.uuid4().hex[:10]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _rabbitmqctl(*args: str) -> None:
+    subprocess.run(["rabbitmqctl", "-q", *args], check=True, capture_output=True, timeout=60)
+
+
+@pytest.fixture(scope="session")
+def amqp_uri():
+    vhost = f"minqing-test-{RUN_ID}"
+    _rabbitmqctl("add_vhost", vhost)
+    _rabbitmqctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
+    os.environ["MINQING_AMQP_URI"] = f"amqp://guest:guest@127.0.0.1:5672/{quote(vhost, safe='')}"
+    yield os.environ["MINQING_AMQP_URI"]
+    _rabbitmqctl("delete_vhost", vhost)
+
+
+class Databases:
+    """Creates PostgreSQL databases for this session and drops them all at the end."""
+
+    def __init__(self):
+        self.names: list[str] = []
+
+    def _admin(self):
+        conn = psycopg2.connect(PG_ADMIN)
+        conn.autocommit = True
+        return conn
+
+    def create(self, service: str) -> str:
+        name = f"mq_{RUN_ID}_{service}_{len(self.names)}"
+        conn = self._admin()
+        try:
+            with conn.cursor() as cur:
+                cur.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            conn.close()
+        self.names.append(name)
+        url = PG_ADMIN.rsplit("/", 1)[0] + "/" + name
+        upgrade(service, url)
+        return url
+
+    def drop_all(self):
+        conn = self._admin()
+        with conn.cursor() as cur:
+            for name in self.names:
+                cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.close()
+
+
+@pytest.fixture(scope="session")
+def databases():
+    dbs = Databases()
+    yield dbs
+    dbs.drop_all()
+
+
+@pytest.fixture
+def intake_db(databases):
+    return databases.create("intake")
+
+
+def service_config(service: str, amqp_uri: str, **extra) -> dict:
+    config = settings.ServiceSettings(
+        service, amqp_uri=amqp_uri, http_address=f"127.0.0.1:{free_port()}", extra=extra
+    ).nameko_config()
+    config["EVENT_RETRY_DELAYS"] = extra.get("EVENT_RETRY_DELAYS", [0.2, 0.4])
+    config["OUTBOX_POLL_INTERVAL"] = 0.1
+    return config
+
+
+@pytest.fixture
+def run_container():
+    """Start nameko containers for the test; all are stopped (or killed) afterwards."""
+    started = []
+
+    def run(cls, config):
+        container = ServiceContainer(cls, config)
+        container.start()
+        started.append(container)
+        return container
+
+    yield run
+
+    def stop(container):
+        try:
+            with eventlet.Timeout(15):
+                container.stop()
+        except eventlet.Timeout:
+            container.kill()
+
+    # in parallel: each container's consumer takes about a second to notice it should stop
+    pool = eventlet.GreenPool()
+    for container in started:
+        pool.spawn(stop, container)
+    pool.waitall()
+
+
+@pytest.fixture
+def intake(run_container, amqp_uri, intake_db):
+    from services.intake.service import IntakeService
+
+    return run_container(IntakeService, service_config("intake", amqp_uri, DB_URL=intake_db))
+
+
+@pytest.fixture
+def gateway(run_container, amqp_uri, intake):
+    from gateway.service import GatewayService
+
+    config = service_config("gateway", amqp_uri)
+    run_container(GatewayService, config)
+    return "http://" + config["WEB_SERVER_ADDRESS"]
+
+
+@pytest.fixture
+def token():
+    from gateway.auth import mint
+
+    def make(role="community_admin", communities=("maxian",), sub=None, **kw):
+        return mint(settings.jwt_secret(), sub or f"{role}-test", role, list(communities), **kw)
+
+    return make
