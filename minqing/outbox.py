@@ -17,8 +17,8 @@ import eventlet
 from eventlet.queue import Empty, Full, LightQueue
 from kombu import Connection
 from kombu.exceptions import KombuError
-from nameko.standalone.events import get_event_exchange
 from nameko.extensions import DependencyProvider
+from nameko.standalone.events import get_event_exchange
 from sqlalchemy import (
     Column,
     Integer,
