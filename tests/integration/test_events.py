@@ -29,7 +29,7 @@ def wait_for(predicate, timeout=8.0, interval=0.05):
         if value:
             return value
         time.sleep(interval)
-    raise AssertionError("condition not met within %ss" % timeout)
+    raise AssertionError(f"condition not met within {timeout}s")
 
 
 @pytest.fixture

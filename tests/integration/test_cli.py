@@ -1,0 +1,76 @@
+"""The operators' command line, against the real broker and databases."""
+
+from collections import Counter
+
+import jwt
+from openpyxl import Workbook
+from sqlalchemy import func, select
+
+from minqing import config as settings
+from minqing.cli import main
+from minqing.db import UnitOfWork, make_engine
+from services.intake.models import Building, Case, Community, Grid, Household, ResidentUnit
+
+
+def test_token_mints_a_verifiable_jwt(capsys):
+    assert main(["token", "--role", "grid_member", "--community", "maxian", "--sub", "w1"]) == 0
+    claims = jwt.decode(capsys.readouterr().out.strip(), settings.jwt_secret(), algorithms=["HS256"])
+    assert (claims["sub"], claims["role"], claims["communities"]) == ("w1", "grid_member", ["maxian"])
+    assert main(["token", "--role", "emperor"]) == 2
+
+
+def test_seed_demo_loads_the_pilot_on_the_embedded_default_idempotently(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("MINQING_VAR_DIR", str(tmp_path))
+    monkeypatch.delenv("MINQING_INTAKE_DB_URL", raising=False)
+    assert main(["seed-demo", "--quiet"]) == 0
+    assert main(["seed-demo", "--quiet"]) == 0
+    second = capsys.readouterr().out.strip().splitlines()[-1]
+    assert second.endswith("communities 0, grids 0, buildings 0, households 0, resident_units 0, cases 0")
+
+    with UnitOfWork(make_engine(f"sqlite:///{tmp_path / 'intake.db'}")).transaction() as s:
+
+        def count(model, community="maxian"):
+            return s.scalar(select(func.count()).select_from(model).where(model.community == community))
+
+        assert (count(Grid), count(Building), count(Household), count(ResidentUnit)) == (9, 60, 4257, 12)
+        assert count(Case) == 692 and count(Case, "luoxing") > 0
+        assert {c.code for c in s.scalars(select(Community))} == {"maxian", "luoxing"}
+        channels = Counter(s.scalars(select(Case.channel).where(Case.community == "maxian")))
+        assert set(channels) == {"online", "hotline", "mailbox", "deputies_studio", "home_visit", "forum"}
+        refs = list(s.scalars(select(Case.reference).where(Case.community == "maxian")))
+        assert len(set(refs)) == 692 and all(r.startswith("MX-") for r in refs)
+
+
+def test_import_households_from_xlsx_through_the_running_service(intake, directory, tmp_path, capsys):
+    book = Workbook()
+    book.active.append(["building", "unit", "room", "head_name", "phone"])
+    for n in range(1, 1201):
+        book.active.append(["maxian-b01", "1", f"{n:04d}", f"住户{n}", f"138{n:08d}"])
+    path = tmp_path / "households.xlsx"
+    book.save(path)
+    assert main(["import-households", str(path), "--community", "maxian"]) == 0
+    assert "1200 new, 0 updated" in capsys.readouterr().out
+    assert main(["import-households", str(path), "--community", "maxian"]) == 0
+    assert "0 new, 1200 updated" in capsys.readouterr().out
+
+    book.active.append(["maxian-b99", "1", "0101", "查无此楼", None])
+    book.save(path)
+    assert main(["import-households", str(path), "--community", "maxian"]) == 1
+    rejected = capsys.readouterr().out
+    assert "rows 1002..1202 rejected" in rejected and "items.200.building" in rejected
+    engine = make_engine(intake.config["DB_URL"])
+    with UnitOfWork(engine).transaction() as s:
+        assert s.scalar(select(func.count()).select_from(Household)) == 1200
+
+
+def test_dlq_and_outbox_commands(intake, directory, monkeypatch, capsys):
+    directory.post(
+        "/api/v1/cases", {"community": "maxian", "channel": "online", "title": "噪音扰民", "description": "夜里施工"}
+    )
+    assert main(["dlq", "list"]) == 0
+    out = capsys.readouterr().out
+    assert "evt-routing-case.#--intake.on_routing_event.dlq: 0 message(s)" in out and "0 dead letter(s)" in out
+    assert main(["dlq", "replay", "--queue", "no-such-queue"]) == 2
+    monkeypatch.setenv("MINQING_INTAKE_DB_URL", intake.config["DB_URL"])
+    assert main(["outbox", "status"]) == 0
+    assert '"pending"' in capsys.readouterr().out
