@@ -182,7 +182,6 @@ def kombu_client(amqp_uri: str, queue: str, payload: dict):
         simple.get(block=True, timeout=10).ack()
 
     def close():
-        simple.queue(conn.default_channel).delete()
         simple.close()
         conn.release()
 

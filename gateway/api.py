@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass, field
 
 import eventlet
+from kombu.exceptions import KombuError
 from marshmallow import Schema, ValidationError
 from nameko.exceptions import RemoteError
 from werkzeug.wrappers import Request, Response
@@ -168,6 +169,9 @@ class Dispatcher:
         except eventlet.Timeout:
             log.error("%s %s: a service did not answer in %ss", route.method, route.path, self.settings.rpc_timeout)
             return problem(503, "a service did not answer in time; retry with the same Idempotency-Key")
+        except (OSError, KombuError) as exc:
+            log.error("%s %s: broker unavailable: %s", route.method, route.path, exc)
+            return problem(503, "the message broker is unavailable; retry with the same Idempotency-Key")
         except RemoteError as exc:
             log.error("%s %s: remote error %s", route.method, route.path, exc)
             return problem(500, "internal error; quote the correlation id", correlation_id=context.current())

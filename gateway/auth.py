@@ -14,6 +14,9 @@ from minqing.vocabulary import ROLES
 UNMASKED_ROLES = frozenset({"grid_member", "community_admin", "resident"})
 
 
+MIN_SECRET_BYTES = 32
+
+
 class AuthError(Exception):
     """401: no token, or one we cannot trust."""
 
@@ -37,6 +40,8 @@ class TokenVerifier:
     def __init__(self, secret: str | None, public_key: str | None = None):
         if public_key:
             self.key, self.algorithms = public_key, ["RS256"]
+        elif not secret or len(secret.encode()) < MIN_SECRET_BYTES:
+            raise ValueError(f"MINQING_JWT_SECRET must be at least {MIN_SECRET_BYTES} bytes (RFC 7518, HS256)")
         else:
             self.key, self.algorithms = secret, ["HS256"]
 

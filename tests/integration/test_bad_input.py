@@ -17,7 +17,7 @@ def expired_token():
 
 def forged_token():
     claims = {"sub": "x", "role": "district_admin", "communities": ["*"], "exp": datetime.now(UTC) + timedelta(hours=1)}
-    return jwt.encode(claims, "not-the-secret", algorithm="HS256")
+    return jwt.encode(claims, "not-the-secret-but-just-as-long-as-one", algorithm="HS256")
 
 
 BAD_BODIES = [

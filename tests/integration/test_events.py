@@ -9,6 +9,7 @@ import pytest
 from kombu import Connection, Exchange, Queue
 from nameko.standalone.events import get_event_exchange
 from nameko.standalone.rpc import ClusterRpcProxy
+from nameko.testing.services import entrypoint_hook
 from sqlalchemy import delete, select, update
 
 from minqing.db import UnitOfWork, make_engine
@@ -175,6 +176,11 @@ def test_relay_killed_between_commit_and_publish_still_delivers_once(rpc, produc
     assert [e["type"] for e in timeline].count("case.classified") == 1
     with producer_db.transaction() as session:
         assert outbox_status(session)["pending"] == 0
+
+
+def test_health_entrypoint(intake):
+    with entrypoint_hook(intake, "health") as health:
+        assert health() == {"service": "intake", "database": "ok"}
 
 
 def test_intake_publishes_case_registered_through_its_outbox_with_the_correlation_id(rpc, amqp_uri, intake):

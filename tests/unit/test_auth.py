@@ -3,10 +3,12 @@ import pytest
 
 from gateway.auth import AuthError, Principal, TokenVerifier, mask, mask_numbers, mask_phone, mint
 
+SECRET = "unit-test-secret-0123456789abcdef"
+
 
 def test_mint_and_verify():
-    verifier = TokenVerifier("s3cret")
-    token = mint("s3cret", "u1", "grid_member", ["maxian"])
+    verifier = TokenVerifier(SECRET)
+    token = mint(SECRET, "u1", "grid_member", ["maxian"])
     principal = verifier.verify(f"Bearer {token}")
     assert principal == Principal("u1", "grid_member", ("maxian",), None)
     assert principal.scope() == {"sub": "u1", "role": "grid_member", "communities": ["maxian"], "bureau": None}
@@ -14,22 +16,34 @@ def test_mint_and_verify():
 
 @pytest.mark.parametrize(
     "header",
-    [None, "", "Basic abc", "Bearer ", "Bearer x.y.z", "Bearer " + mint("other", "u", "resident", ["maxian"])],
+    [
+        None,
+        "",
+        "Basic abc",
+        "Bearer ",
+        "Bearer x.y.z",
+        "Bearer " + mint("another-secret-of-at-least-32-bytes", "u", "resident", ["maxian"]),
+    ],
 )
 def test_untrusted_tokens(header):
     with pytest.raises(AuthError):
-        TokenVerifier("s3cret").verify(header)
+        TokenVerifier(SECRET).verify(header)
 
 
 def test_unknown_role_and_bad_claims():
-    bad_role = jwt.encode({"sub": "u", "role": "king", "exp": 9999999999}, "s", algorithm="HS256")
-    bad_list = jwt.encode({"sub": "u", "role": "resident", "communities": "maxian", "exp": 9999999999}, "s")
-    no_exp = jwt.encode({"sub": "u", "role": "resident"}, "s")
+    bad_role = jwt.encode({"sub": "u", "role": "king", "exp": 9999999999}, SECRET, algorithm="HS256")
+    bad_list = jwt.encode({"sub": "u", "role": "resident", "communities": "maxian", "exp": 9999999999}, SECRET)
+    no_exp = jwt.encode({"sub": "u", "role": "resident"}, SECRET)
     for token in (bad_role, bad_list, no_exp):
         with pytest.raises(AuthError):
-            TokenVerifier("s").verify("Bearer " + token)
+            TokenVerifier(SECRET).verify("Bearer " + token)
     with pytest.raises(ValueError):
-        mint("s", "u", "king", ["*"])
+        mint(SECRET, "u", "king", ["*"])
+
+
+def test_short_secrets_are_refused():
+    with pytest.raises(ValueError, match="at least 32 bytes"):
+        TokenVerifier("short")
 
 
 def test_masking_by_role():
