@@ -67,17 +67,17 @@ def list_communities(session: Session, scope: dict) -> list[Community]:
     return list(session.scalars(query))
 
 
-def _check_new(session: Session, model, code: str, what: str) -> None:
-    if session.get(model, code) is not None:
-        raise Conflict(f"{what} {code!r} already exists")
+def _insert(session: Session, model, community: str, data: dict, what: str):
+    if session.get(model, data["code"]) is not None:
+        raise Conflict(f"{what} {data['code']!r} already exists")
+    row = model(community=community, **data)
+    session.add(row)
+    session.flush()
+    return row
 
 
 def add_grid(session: Session, community: str, data: dict) -> Grid:
-    _check_new(session, Grid, data["code"], "grid")
-    grid = Grid(community=community, **data)
-    session.add(grid)
-    session.flush()
-    return grid
+    return _insert(session, Grid, community, data, "grid")
 
 
 def get_grid(session: Session, community: str, code: str, field: str = "grid") -> Grid:
@@ -88,12 +88,8 @@ def get_grid(session: Session, community: str, code: str, field: str = "grid") -
 
 
 def add_building(session: Session, community: str, data: dict) -> Building:
-    _check_new(session, Building, data["code"], "building")
     get_grid(session, community, data["grid"])
-    building = Building(community=community, **data)
-    session.add(building)
-    session.flush()
-    return building
+    return _insert(session, Building, community, data, "building")
 
 
 def get_building(session: Session, community: str, code: str, field: str = "building") -> Building:
@@ -128,11 +124,7 @@ def add_households(session: Session, community: str, items: list[dict]) -> dict:
 
 
 def add_resident_unit(session: Session, community: str, data: dict) -> ResidentUnit:
-    _check_new(session, ResidentUnit, data["code"], "resident unit")
-    unit = ResidentUnit(community=community, **data)
-    session.add(unit)
-    session.flush()
-    return unit
+    return _insert(session, ResidentUnit, community, data, "resident unit")
 
 
 def page(session: Session, model, community: str, limit: int, cursor: str | None, **filters) -> dict:

@@ -51,19 +51,25 @@ class IntakeService:
             "threshold": float(self.config.get("DUPLICATE_THRESHOLD", 60)),
         }
 
+    def _write(self, schema_in, payload, scope, idem, produce):
+        """Validate, then run `produce(session, data, scope)` once per Idempotency-Key, in one transaction."""
+        data, scope, idem = load(schema_in(), payload), load(s.Scope(), scope), load(s.Idempotency(), idem)
+        with self.db.transaction() as session:
+            return idempotent(
+                session, scope["sub"], idem["key"], idem["fingerprint"], lambda: produce(session, data, scope)
+            )
+
     # --- directory ----------------------------------------------------------------------------
     @rpc
     @boundary(NAME)
     def create_community(self, payload, scope, idem=None):
-        data, scope, idem = load(s.CommunityIn(), payload), load(s.Scope(), scope), load(s.Idempotency(), idem)
-        with self.db.transaction() as session:
-            return idempotent(
-                session,
-                scope["sub"],
-                idem["key"],
-                idem["fingerprint"],
-                lambda: s.CommunityOut().dump(directory.create_community(session, data)),
-            )
+        return self._write(
+            s.CommunityIn,
+            payload,
+            scope,
+            idem,
+            lambda session, data, scope: s.CommunityOut().dump(directory.create_community(session, data)),
+        )
 
     @rpc
     @boundary(NAME)
@@ -76,16 +82,12 @@ class IntakeService:
     @boundary(NAME)
     def add_directory_entry(self, kind, community, payload, scope, idem=None):
         _, schema_in, schema_out, add = DIRECTORY[kind]
-        data, scope, idem = load(schema_in(), payload), load(s.Scope(), scope), load(s.Idempotency(), idem)
-        with self.db.transaction() as session:
+
+        def produce(session, data, scope):
             directory.get_community(session, community, scope)
-            return idempotent(
-                session,
-                scope["sub"],
-                idem["key"],
-                idem["fingerprint"],
-                lambda: schema_out().dump(add(session, community, data)),
-            )
+            return schema_out().dump(add(session, community, data))
+
+        return self._write(schema_in, payload, scope, idem, produce)
 
     @rpc
     @boundary(NAME)
@@ -109,17 +111,11 @@ class IntakeService:
     @rpc
     @boundary(NAME)
     def register_case(self, payload, scope, idem=None):
-        data, scope, idem = load(s.CaseIn(), payload), load(s.Scope(), scope), load(s.Idempotency(), idem)
-        with self.db.transaction() as session:
-            return idempotent(
-                session,
-                scope["sub"],
-                idem["key"],
-                idem["fingerprint"],
-                lambda: s.CaseOut().dump(
-                    ledger.as_dict(cases.register_case(session, data, scope, now(), **self.settings), now())
-                ),
-            )
+        def produce(session, data, scope):
+            case = cases.register_case(session, data, scope, now(), **self.settings)
+            return s.CaseOut().dump(ledger.as_dict(case, now()))
+
+        return self._write(s.CaseIn, payload, scope, idem, produce)
 
     @rpc
     @boundary(NAME)
@@ -142,18 +138,12 @@ class IntakeService:
     @rpc
     @boundary(NAME)
     def merge_case(self, case_id, payload, scope, idem=None):
-        data, scope, idem = load(s.MergeIn(), payload), load(s.Scope(), scope), load(s.Idempotency(), idem)
-        with self.db.transaction() as session:
+        def produce(session, data, scope):
             case = self._visible_case(session, case_id, scope)
-            return idempotent(
-                session,
-                scope["sub"],
-                idem["key"],
-                idem["fingerprint"],
-                lambda: s.CaseOut().dump(
-                    ledger.as_dict(cases.merge_case(session, case, data["into"], scope, data["reason"], now()), now())
-                ),
-            )
+            merged = cases.merge_case(session, case, data["into"], scope, data["reason"], now())
+            return s.CaseOut().dump(ledger.as_dict(merged, now()))
+
+        return self._write(s.MergeIn, payload, scope, idem, produce)
 
     @staticmethod
     def _visible_case(session, case_id, scope):
