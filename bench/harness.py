@@ -265,4 +265,3 @@ def top_frames(path: Path, seconds: int, n: int = 25) -> list[str]:
     lines = [f"{total} on-CPU samples = {total / (100 * seconds):.0%} of a core", "", "self (top):"]
     lines += [f"  {c / total:6.1%}  {f}" for f, c in own.most_common(n)] + ["", "inclusive (top):"]
     return lines + [f"  {c / total:6.1%}  {f}" for f, c in inclusive.most_common(2 * n)]
-

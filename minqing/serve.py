@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-import eventlet
+import warnings
+
+warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")  # nameko 2.14 needs it all the same
+
+import eventlet  # noqa: E402
 
 eventlet.monkey_patch()  # noqa: E402  must precede every other import that touches sockets
 
