@@ -10,6 +10,7 @@ from werkzeug.wrappers import Response
 from gateway import openapi
 from gateway.api import Dispatcher, MinqingRoleError, Route, endpoint, json_response
 from gateway.problems import problem
+from gateway.routing_endpoints import RoutingEndpoints
 from gateway.web import GatewaySettings, http
 from minqing import metrics
 from minqing.context import Correlation
@@ -54,9 +55,10 @@ def _directory_routes(kind: str, schema_in, schema_out):
     return add, listing
 
 
-class GatewayService(Dispatcher):
+class GatewayService(Dispatcher, RoutingEndpoints):
     name = "gateway"
     intake = RpcProxy("intake")
+    routing = RpcProxy("routing")
     correlation = Correlation()
     settings = GatewaySettings()
 
@@ -74,7 +76,7 @@ class GatewayService(Dispatcher):
             checks["broker"] = "ok"
         except Exception as exc:
             checks["broker"] = f"unreachable: {exc}"
-        for name in ("intake",):
+        for name in ("intake", "routing"):
             try:
                 with eventlet.Timeout(3):
                     getattr(self, name).health()

@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 
 from minqing import config as settings
 
-RUN_ORDER = ("intake", "gateway")
+RUN_ORDER = ("intake", "routing", "gateway")
 
 
 def cmd_token(args) -> int:
@@ -88,8 +88,7 @@ def cmd_import_households(args) -> int:
 
 
 def _service_queues() -> dict[str, list[str]]:
-    from minqing.dlq import handler_queues
-    from minqing.serve import service_class
+    from minqing.topology import handler_queues, service_class
 
     return {name: handler_queues(service_class(name)) for name in settings.SERVICES}
 
@@ -119,15 +118,23 @@ def cmd_dlq(args) -> int:
 
 
 def cmd_outbox(args) -> int:
+    from sqlalchemy.exc import SQLAlchemyError
+
     from minqing.db import UnitOfWork, make_engine
     from minqing.outbox import outbox_status
 
+    failed = 0
     for service in settings.SERVICES:
         uow = UnitOfWork(make_engine(settings.db_url(service)))
-        with uow.transaction() as session:
-            status = outbox_status(session)
-        print(f"{service}: {json.dumps(status)}")
-    return 0
+        try:
+            with uow.transaction() as session:
+                print(f"{service}: {json.dumps(outbox_status(session))}")
+        except SQLAlchemyError as exc:
+            failed += 1
+            print(f"{service}: unavailable ({exc.__class__.__name__}; run `minqing migrate`?)")
+        finally:
+            uow.engine.dispose()
+    return 1 if failed else 0
 
 
 def cmd_serve(args) -> int:

@@ -14,7 +14,7 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
-SERVICES = ("intake",)
+SERVICES = ("intake", "routing")
 
 DEFAULTS: dict[str, object] = {
     "amqp_uri": "amqp://guest:guest@127.0.0.1:5672/",
@@ -31,6 +31,8 @@ DEFAULTS: dict[str, object] = {
     "rate_limit_per_minute": 600,
     "max_body_bytes": 262144,
     "log_level": "INFO",
+    "scan_interval": 5,
+    "due_soon_fraction": 0.8,
 }
 
 
@@ -116,6 +118,7 @@ class ServiceSettings:
         else:
             config["DUPLICATE_WINDOW_DAYS"] = int(get("duplicate_window_days"))
             config["DUPLICATE_THRESHOLD"] = float(get("duplicate_threshold"))
+            config["DUE_SOON_FRACTION"] = float(get("due_soon_fraction"))
             config["WEB_SERVER_ADDRESS"] = self.http_address or metrics_address(self.service)
         config.update(self.extra)
         return config

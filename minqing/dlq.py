@@ -6,17 +6,7 @@ import json
 
 from kombu import Connection
 
-from minqing.handlers import ATTEMPT_HEADER, DEFAULT_EXCHANGE, ReliableEventHandler, dead_letter_queue
-
-
-def handler_queues(service_cls) -> list[str]:
-    """The queue of every reliable event handler on a service class, named as nameko names them."""
-    names = []
-    for attr in dir(service_cls):
-        for entrypoint in getattr(getattr(service_cls, attr), "nameko_entrypoints", ()):
-            if isinstance(entrypoint, ReliableEventHandler):
-                names.append(f"evt-{entrypoint.source_service}-{entrypoint.event_type}--{service_cls.name}.{attr}")
-    return sorted(names)
+from minqing.handlers import ATTEMPT_HEADER, DEFAULT_EXCHANGE, dead_letter_queue
 
 
 def _peek(body: bytes) -> dict:

@@ -27,6 +27,22 @@ class Handler(Schema):
     name = fields.Str(load_default=None)
 
 
+class CaseState(Schema):
+    """Routing's whole view of the case after the event: a consumer that sees a newer event first loses
+    nothing by ignoring the older one."""
+
+    status = fields.Str(required=True)
+    handling_type = fields.Str(load_default=None)
+    deadline = fields.AwareDateTime(load_default=None)
+    handler = fields.Nested(Handler, load_default=None)
+    bureau = fields.Str(load_default=None)
+    supervision_level = fields.Int(load_default=0)
+
+
+class RoutingEvent(Schema):
+    state = fields.Nested(CaseState, load_default=None)
+
+
 class CaseRegistered(Schema):
     reference = fields.Str(required=True)
     channel = fields.Str(required=True, validate=one_of(CHANNELS))
@@ -35,36 +51,50 @@ class CaseRegistered(Schema):
     grid = fields.Str(load_default=None)
     building = fields.Str(load_default=None)
     registered_at = fields.AwareDateTime(required=True)
+    description = fields.Str(load_default=None)
     actor = fields.Nested(Actor, load_default=None)
 
 
-class CaseClassified(Schema):
+class CaseClassified(RoutingEvent):
     handling_type = fields.Str(required=True, validate=one_of(HANDLING_TYPES))
     deadline = fields.AwareDateTime(load_default=None)
     reason = fields.Str(load_default=None)
     actor = fields.Nested(Actor, load_default=None)
 
 
-class CaseAssigned(Schema):
+class CaseAssigned(RoutingEvent):
     handler = fields.Nested(Handler, required=True)
     reason = fields.Str(load_default=None)
     actor = fields.Nested(Actor, load_default=None)
 
 
-class CaseResolved(Schema):
+class CaseResolved(RoutingEvent):
     summary = fields.Str(required=True)
     outcome = fields.Str(load_default=None, validate=one_of(("adopted", "not_adopted"), allow_none=True))
     actor = fields.Nested(Actor, load_default=None)
 
 
-class CaseEscalated(Schema):
+class CaseEscalated(RoutingEvent):
     bureau = fields.Str(required=True)
     reason = fields.Str(required=True)
     deadline = fields.AwareDateTime(load_default=None)
     actor = fields.Nested(Actor, load_default=None)
 
 
-class CaseOverdue(Schema):
+class CaseStep(RoutingEvent):
+    """The smaller workflow steps: accepted, started, returned, supplement requested/received, bureau answers."""
+
+    reason = fields.Str(load_default=None)
+    deadline = fields.AwareDateTime(load_default=None)
+    bureau = fields.Str(load_default=None)
+    actor = fields.Nested(Actor, load_default=None)
+
+
+class CaseDueSoon(RoutingEvent):
+    deadline = fields.AwareDateTime(required=True)
+
+
+class CaseOverdue(RoutingEvent):
     deadline = fields.AwareDateTime(required=True)
     supervision_level = fields.Int(load_default=1, validate=validate.Range(min=1))
 
@@ -107,6 +137,14 @@ EVENT_SCHEMAS: dict[str, type[Schema]] = {
     "case.resolved": CaseResolved,
     "case.escalated": CaseEscalated,
     "case.overdue": CaseOverdue,
+    "case.due_soon": CaseDueSoon,
+    "case.accepted": CaseStep,
+    "case.started": CaseStep,
+    "case.returned": CaseStep,
+    "case.supplement_requested": CaseStep,
+    "case.supplement_received": CaseStep,
+    "case.bureau_accepted": CaseStep,
+    "case.bureau_returned": CaseStep,
     "reply.sent": ReplySent,
     "case.rated": CaseRated,
     "case.closed": CaseClosed,

@@ -24,6 +24,7 @@ HTTP_LATENCY = Histogram(
     ["method", "route"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.15, 0.25, 0.5, 1, 2.5),
 )
+CASES_OVERDUE = Gauge("minqing_cases_overdue", "open cases past their deadline", ["community"])
 CASES_REGISTERED = Counter("minqing_cases_registered_total", "cases registered", ["community", "channel"])
 
 

@@ -25,3 +25,17 @@ def upgrade(service: str, url: str | None = None) -> None:
 def upgrade_all(urls: dict[str, str] | None = None) -> None:
     for service in settings.SERVICES:
         upgrade(service, (urls or {}).get(service))
+
+
+def run_env(metadata) -> None:
+    """Body of every service's migrations/env.py: the URL comes from the alembic config set above."""
+    from alembic import context
+
+    from minqing.db import make_engine
+
+    engine = make_engine(context.config.get_main_option("sqlalchemy.url"))
+    with engine.connect() as connection:
+        context.configure(connection=connection, target_metadata=metadata, render_as_batch=True)
+        with context.begin_transaction():
+            context.run_migrations()
+    engine.dispose()

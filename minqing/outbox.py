@@ -249,6 +249,9 @@ class OutboxRelay(DependencyProvider):
         self.relay = Relay(database.uow, config["AMQP_URI"], config.get("SERVICE", self.container.service_name))
         database.uow.after_commit.append(self.wake)
         self.interval = float(config.get("OUTBOX_POLL_INTERVAL", 0.5))
+        from minqing.topology import declare_all  # the service classes import this module
+
+        declare_all(config["AMQP_URI"])
         self.running = True
         self.container.spawn_managed_thread(self._run, identifier="outbox-relay")
 

@@ -10,7 +10,6 @@ import eventlet  # noqa: E402
 
 eventlet.monkey_patch()  # noqa: E402  must precede every other import that touches sockets
 
-import importlib  # noqa: E402
 import logging  # noqa: E402
 import signal  # noqa: E402
 
@@ -18,17 +17,9 @@ from nameko.runners import ServiceRunner  # noqa: E402
 
 from minqing import config as settings  # noqa: E402
 from minqing import logs  # noqa: E402
+from minqing.topology import service_class  # noqa: E402
 
-SERVICE_CLASSES = {
-    "intake": "services.intake.service:IntakeService",
-    "gateway": "gateway.service:GatewayService",
-}
 log = logging.getLogger("minqing.serve")
-
-
-def service_class(name: str):
-    module, attr = SERVICE_CLASSES[name].split(":")
-    return getattr(importlib.import_module(module), attr)
 
 
 def serve(name: str) -> None:

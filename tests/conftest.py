@@ -24,6 +24,7 @@ patch_psycopg()
 os.environ.setdefault("MINQING_JWT_SECRET", "test-secret-" + uuid.uuid4().hex)
 os.environ.setdefault("MINQING_VAR_DIR", tempfile.mkdtemp(prefix="minqing-test-var-"))
 os.environ.setdefault("MINQING_RATE_LIMIT_PER_MINUTE", "100000")
+os.environ.setdefault("MINQING_SCAN_INTERVAL", "0.3")
 
 from nameko.containers import ServiceContainer  # noqa: E402
 
@@ -108,6 +109,11 @@ def service_config(service: str, amqp_uri: str, **extra) -> dict:
 
 
 @pytest.fixture
+def make_config():
+    return service_config
+
+
+@pytest.fixture
 def run_container():
     """Start nameko containers for the test; all are stopped (or killed) afterwards."""
     started = []
@@ -142,7 +148,19 @@ def intake(run_container, amqp_uri, intake_db):
 
 
 @pytest.fixture
-def gateway(run_container, amqp_uri, intake):
+def routing_db(databases):
+    return databases.create("routing")
+
+
+@pytest.fixture
+def routing(run_container, amqp_uri, routing_db):
+    from services.routing.service import RoutingService
+
+    return run_container(RoutingService, service_config("routing", amqp_uri, DB_URL=routing_db))
+
+
+@pytest.fixture
+def gateway(run_container, amqp_uri, intake, routing):
     from gateway.service import GatewayService
 
     config = service_config("gateway", amqp_uri)

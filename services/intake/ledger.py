@@ -113,6 +113,18 @@ def _escalated(case: Case, data: dict) -> None:
         case.deadline = data["deadline"]
 
 
+def _returned(case: Case, data: dict) -> None:
+    case.handler_id = case.handler_kind = case.handler_name = None
+    if data.get("bureau"):
+        case.bureau = None
+
+
+def _new_deadline(case: Case, data: dict) -> None:
+    # a supplement request stops the clock (no deadline); the material's arrival or a bureau's
+    # acceptance starts a new one
+    case.deadline = data.get("deadline")
+
+
 def _resolved(case: Case, data: dict) -> None:
     case.outcome = data.get("outcome")
 
@@ -126,12 +138,27 @@ def _reopened(case: Case, data: dict) -> None:
     case.satisfied = None
 
 
-# event type → (status it moves the case to, how its data changes the row)
+def _take_state(case: Case, state: dict) -> None:
+    case.status, case.handling_type, case.deadline = state["status"], state["handling_type"], state["deadline"]
+    case.bureau = state["bureau"]
+    case.supervision_level = max(case.supervision_level, state.get("supervision_level") or 0)
+    handler = state.get("handler") or {}
+    case.handler_id, case.handler_kind, case.handler_name = handler.get("id"), handler.get("kind"), handler.get("name")
+
+
+# event type → (status it moves the case to, how its data changes the row), for events without a state
 TRANSITIONS = {
     "case.classified": ("classified", _classified),
     "case.assigned": ("assigned", _handler),
     "case.resolved": ("resolved", _resolved),
     "case.escalated": ("escalated", _escalated),
+    "case.accepted": ("accepted", None),
+    "case.started": ("in_progress", None),
+    "case.returned": ("returned", _returned),
+    "case.supplement_requested": ("awaiting_supplement", _new_deadline),
+    "case.supplement_received": ("in_progress", _new_deadline),
+    "case.bureau_accepted": ("bureau_accepted", _new_deadline),
+    "case.bureau_returned": ("returned", _returned),
     "reply.sent": ("replied", None),
     "case.rated": ("rated", _rated),
     "case.closed": ("closed", None),
@@ -146,7 +173,7 @@ def apply_event(session: Session, case: Case, envelope: dict) -> bool:
     detail = {
         k: (v.isoformat() if isinstance(v, datetime) else v)
         for k, v in data.items()
-        if k not in ("actor", "recorded_by")
+        if k not in ("actor", "recorded_by", "state")
     }
     session.add(
         TimelineEntry(
@@ -167,10 +194,13 @@ def apply_event(session: Session, case: Case, envelope: dict) -> bool:
         return True
     if envelope["version"] <= case.state_version or envelope["type"] not in TRANSITIONS:
         return False
-    status, change = TRANSITIONS[envelope["type"]]
-    case.status = status
-    if change:
-        change(case, data)
+    if data.get("state"):
+        _take_state(case, data["state"])
+    else:
+        status, change = TRANSITIONS[envelope["type"]]
+        case.status = status
+        if change:
+            change(case, data)
     case.state_version = envelope["version"]
     case.updated_at = max(case.updated_at, envelope["time"])
     return True

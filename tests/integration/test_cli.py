@@ -63,7 +63,7 @@ def test_import_households_from_xlsx_through_the_running_service(intake, directo
         assert s.scalar(select(func.count()).select_from(Household)) == 1200
 
 
-def test_dlq_and_outbox_commands(intake, directory, monkeypatch, capsys):
+def test_dlq_and_outbox_commands(intake, routing, directory, monkeypatch, capsys, tmp_path):
     directory.post(
         "/api/v1/cases", {"community": "maxian", "channel": "online", "title": "噪音扰民", "description": "夜里施工"}
     )
@@ -72,5 +72,9 @@ def test_dlq_and_outbox_commands(intake, directory, monkeypatch, capsys):
     assert "evt-routing-case.#--intake.on_routing_event.dlq: 0 message(s)" in out and "0 dead letter(s)" in out
     assert main(["dlq", "replay", "--queue", "no-such-queue"]) == 2
     monkeypatch.setenv("MINQING_INTAKE_DB_URL", intake.config["DB_URL"])
+    monkeypatch.setenv("MINQING_ROUTING_DB_URL", "sqlite:///" + str(tmp_path / "nothing-here.db"))
+    assert main(["outbox", "status"]) == 1
+    out = capsys.readouterr().out
+    assert 'intake: {"pending"' in out and "routing: unavailable" in out
+    monkeypatch.setenv("MINQING_ROUTING_DB_URL", routing.config["DB_URL"])
     assert main(["outbox", "status"]) == 0
-    assert '"pending"' in capsys.readouterr().out

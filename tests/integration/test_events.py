@@ -13,9 +13,10 @@ from nameko.testing.services import entrypoint_hook
 from sqlalchemy import delete, select, update
 
 from minqing.db import UnitOfWork, make_engine
-from minqing.dlq import handler_queues, list_dead_letters, replay
+from minqing.dlq import list_dead_letters, replay
 from minqing.events import make_envelope
 from minqing.outbox import OUTBOX, Relay, add_event, outbox_status
+from minqing.topology import handler_queues
 from services.intake.models import Case, TimelineEntry
 from services.intake.service import IntakeService
 

@@ -1,20 +1,6 @@
-"""Alembic environment shared in shape by every service: the URL comes from minqing's config."""
+"""Alembic environment for intake's own database (see minqing.migrate)."""
 
-from alembic import context
-
-from minqing.db import make_engine
+from minqing.migrate import run_env
 from services.intake.models import metadata
 
-url = context.config.get_main_option("sqlalchemy.url")
-
-
-def run() -> None:
-    engine = make_engine(url)
-    with engine.connect() as connection:
-        context.configure(connection=connection, target_metadata=metadata, render_as_batch=True)
-        with context.begin_transaction():
-            context.run_migrations()
-    engine.dispose()
-
-
-run()
+run_env(metadata)

@@ -1,0 +1,228 @@
+"""Gateway endpoints served by the routing service: roster, rules, limits, bureaus, case actions."""
+
+from __future__ import annotations
+
+from gateway.api import MinqingRoleError, Route, endpoint
+from gateway.web import http
+from services.routing import schemas as rs
+
+STAFF = ("grid_member", "community_admin", "district_admin")
+ADMINS = ("community_admin", "district_admin")
+HANDLERS = ("grid_member", "community_admin", "district_admin", "unit_handler")
+ROSTER = {
+    "members": (rs.MemberIn, rs.MemberOut),
+    "units": (rs.UnitIn, rs.UnitOut),
+    "advisers": (rs.AdviserIn, rs.AdviserOut),
+}
+CASE_ACTIONS = {  # path segment → (action, roles, body schema, summary)
+    "classify": ("classify", STAFF, rs.ClassifyIn, "Classify: handling type and deadline"),
+    "assign": ("assign", STAFF, rs.AssignIn, "Assign or reassign a handler"),
+    "return": ("return", STAFF, rs.Action, "Return a case to the community's pool"),
+    "accept": ("accept", HANDLERS, rs.Action, "The handler accepts the case"),
+    "start": ("start", HANDLERS, rs.Action, "The handler starts work"),
+    "request-supplement": ("request_supplement", HANDLERS, rs.Action, "Wait for the resident's material (clock stops)"),
+    "supplement-received": ("supplement_received", HANDLERS, rs.Action, "Material arrived (clock restarts)"),
+    "resolve": ("resolve", HANDLERS, rs.ResolveIn, "Resolve (suggestions: adopted or not_adopted)"),
+    "escalate": ("escalate", STAFF, rs.EscalateIn, "Transfer to a district bureau"),
+}
+BUREAU_ACTIONS = {
+    "accept": ("bureau_accept", rs.Action, "The bureau accepts a transferred case"),
+    "return": ("bureau_return", rs.Action, "The bureau returns the case, with a reason"),
+    "resolve": ("bureau_resolve", rs.ResolveIn, "The bureau resolves the case"),
+}
+ROUTING_TAGS = ("routing",)
+
+
+def _roster_handlers():
+    adds, lists = {}, {}
+    for kind, (schema_in, schema_out) in ROSTER.items():
+        path = f"/api/v1/communities/<code>/roster/{kind}"
+
+        def add(self, call, code, kind=kind):
+            return self.routing.add_roster_entry(kind, code, call.body, call.scope, call.idem)
+
+        def listing(self, call, code, kind=kind):
+            return self.routing.list_roster(kind, code, call.query, call.scope)
+
+        adds[kind] = endpoint(
+            Route(
+                "POST",
+                path,
+                f"Add to the {kind} roster",
+                ADMINS,
+                body=schema_in,
+                response=schema_out,
+                status=201,
+                tags=ROUTING_TAGS,
+                idempotent=True,
+            )
+        )(add)
+        lists[kind] = endpoint(
+            Route(
+                "GET",
+                path,
+                f"List the {kind} roster",
+                STAFF,
+                query=rs.PageQuery,
+                response=rs.page_of(schema_out),
+                tags=ROUTING_TAGS,
+            )
+        )(listing)
+    return adds, lists
+
+
+def _action_handlers():
+    handlers = {}
+    for segment, (action, roles, schema, summary) in CASE_ACTIONS.items():
+
+        def act(self, call, case_id, action=action):
+            return self.routing.act(case_id, action, call.body, call.scope, call.idem)
+
+        handlers[segment] = endpoint(
+            Route(
+                "POST",
+                f"/api/v1/cases/<case_id>/{segment}",
+                summary,
+                roles,
+                body=schema,
+                response=rs.RoutingCaseOut,
+                tags=ROUTING_TAGS,
+                idempotent=True,
+            )
+        )(act)
+    bureau = {}
+    for segment, (action, schema, summary) in BUREAU_ACTIONS.items():
+
+        def bureau_act(self, call, case_id, action=action):
+            return self.routing.act(case_id, action, call.body, call.scope, call.idem)
+
+        bureau[segment] = endpoint(
+            Route(
+                "POST",
+                f"/api/v1/cases/<case_id>/bureau/{segment}",
+                summary,
+                ("bureau_handler",),
+                body=schema,
+                response=rs.RoutingCaseOut,
+                tags=ROUTING_TAGS,
+                idempotent=True,
+            )
+        )(bureau_act)
+    return handlers, bureau
+
+
+_ADD_ROSTER, _LIST_ROSTER = _roster_handlers()
+_CASE_ACTIONS, _BUREAU_ACTIONS = _action_handlers()
+
+
+class RoutingEndpoints:
+    """Mixed into GatewayService; needs `self.routing` (an RpcProxy)."""
+
+    @http("POST", "/api/v1/communities/<code>/roster/<any(members,units,advisers):kind>")
+    def add_roster(self, request, code, kind):
+        return _ADD_ROSTER[kind](self, request, code=code)
+
+    @http("GET", "/api/v1/communities/<code>/roster/<any(members,units,advisers):kind>")
+    def list_roster(self, request, code, kind):
+        return _LIST_ROSTER[kind](self, request, code=code)
+
+    @http("POST", "/api/v1/cases/<case_id>/<any(" + ",".join(f"'{a}'" for a in CASE_ACTIONS) + "):segment>")
+    def case_action(self, request, case_id, segment):
+        return _CASE_ACTIONS[segment](self, request, case_id=case_id)
+
+    @http("POST", "/api/v1/cases/<case_id>/bureau/<any(accept,return,resolve):segment>")
+    def bureau_action(self, request, case_id, segment):
+        return _BUREAU_ACTIONS[segment](self, request, case_id=case_id)
+
+    @http("GET", "/api/v1/cases/<case_id>/routing")
+    @endpoint(
+        Route(
+            "GET",
+            "/api/v1/cases/<case_id>/routing",
+            "Routing's view: deadline, handler, allowed actions",
+            ("grid_member", "community_admin", "district_admin", "unit_handler", "bureau_handler"),
+            response=rs.RoutingCaseOut,
+            tags=ROUTING_TAGS,
+        )
+    )
+    def case_routing(self, call, case_id):
+        return self.routing.get_case(case_id, call.scope)
+
+    @http("PUT", "/api/v1/communities/<code>/routing-rules")
+    @endpoint(
+        Route(
+            "PUT",
+            "/api/v1/communities/<code>/routing-rules",
+            "Replace the community's auto-routing rules",
+            ADMINS,
+            body=rs.RuleSet,
+            response=rs.RuleOut,
+            many=True,
+            tags=ROUTING_TAGS,
+        )
+    )
+    def set_rules(self, call, code):
+        return self.routing.set_rules(code, call.body, call.scope)
+
+    @http("PUT", "/api/v1/communities/<code>/limits")
+    @endpoint(
+        Route(
+            "PUT",
+            "/api/v1/communities/<code>/limits",
+            "Set the community's time limits",
+            ADMINS,
+            body=rs.LimitsIn,
+            tags=ROUTING_TAGS,
+        )
+    )
+    def set_limits(self, call, code):
+        return self.routing.set_limits(code, call.body, call.scope)
+
+    @http("POST", "/api/v1/bureaus")
+    @endpoint(
+        Route(
+            "POST",
+            "/api/v1/bureaus",
+            "Register a district bureau (webhook secret is returned once)",
+            ("district_admin",),
+            body=rs.BureauIn,
+            response=rs.BureauOut,
+            status=201,
+            tags=ROUTING_TAGS,
+            idempotent=True,
+        )
+    )
+    def add_bureau(self, call):
+        return self.routing.add_bureau(call.body, call.scope, call.idem)
+
+    @http("GET", "/api/v1/bureaus")
+    @endpoint(
+        Route(
+            "GET",
+            "/api/v1/bureaus",
+            "List district bureaus",
+            STAFF + ("bureau_handler",),
+            response=rs.BureauIn,
+            many=True,
+            tags=ROUTING_TAGS,
+        )
+    )
+    def list_bureaus(self, call):
+        return {"items": self.routing.list_bureaus(), "next_cursor": None}
+
+    @http("GET", "/api/v1/bureaus/<code>/deliveries")
+    @endpoint(
+        Route(
+            "GET",
+            "/api/v1/bureaus/<code>/deliveries",
+            "Webhook delivery attempts to a bureau",
+            ("district_admin", "bureau_handler"),
+            response=rs.DeliveryOut,
+            many=True,
+            tags=ROUTING_TAGS,
+        )
+    )
+    def deliveries(self, call, code):
+        if call.principal.role == "bureau_handler" and call.principal.bureau != code:
+            raise MinqingRoleError("a bureau sees only its own deliveries")
+        return {"items": self.routing.deliveries(code, call.scope), "next_cursor": None}

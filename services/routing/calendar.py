@@ -1,0 +1,217 @@
+"""Working-day calendar and deadline rules for the routing service (pure functions, no I/O).
+
+Working days follow ``chinese_calendar``: public holidays are off and adjusted working days (调休, weekend days
+that are worked) count; outside the library's supported years we fall back to Monday–Friday. "N working days"
+means the N-th working day after the start's local date, at ``day_end`` (18:00) Asia/Shanghai.
+
+Deadlines per handling type (GLOSSARY §2, 分类办理):
+
+* 即办件 ``immediate`` — registered on a working day before ``cutoff`` (16:00): that day at 18:00; at/after the
+  cutoff or on a non-working day: 12:00 of the next working day.
+* 补办件 ``supplement`` — no deadline until the resident's material arrives; then ``supplement_days`` (3) working days
+  (:func:`resume_after_supplement`).
+* 承诺件 ``committed`` — the committed working day (at most ``committed_max_days``, 15, working days ahead) at 18:00,
+  or ``committed_days`` working days (default 5).
+* 建议件 ``suggestion`` — ``suggestion_days`` (10) working days.
+* 上报件 ``escalated`` — the community transfers within ``escalation_transfer_days`` (1) working day; the district
+  bureau then has ``bureau_days`` (10) working days from the transfer (:func:`bureau_deadline`).
+
+"Due soon" is the instant when ``due_soon_fraction`` (80%) of the wall-clock time from start to deadline has elapsed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import chinese_calendar
+
+TZ = ZoneInfo("Asia/Shanghai")
+HANDLING_TYPES = ("immediate", "supplement", "committed", "suggestion", "escalated")
+
+_TIME_FIELDS = ("cutoff", "noon", "day_end")
+_DAY_FIELDS = (
+    "supplement_days",
+    "committed_default_days",
+    "committed_max_days",
+    "suggestion_days",
+    "escalation_transfer_days",
+    "bureau_days",
+)
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Per-community time limits; the defaults are the district's standard rules."""
+
+    cutoff: time = time(16, 0)  # immediate cases registered at/after this are due by noon next working day
+    noon: time = time(12, 0)
+    day_end: time = time(18, 0)  # "same working day" means by 18:00 local
+    supplement_days: int = 3  # after the resident's material arrives
+    committed_default_days: int = 5
+    committed_max_days: int = 15
+    suggestion_days: int = 10
+    escalation_transfer_days: int = 1  # community must transfer within 1 working day
+    bureau_days: int = 10  # the bureau's own limit
+    due_soon_fraction: float = 0.8
+
+    def __post_init__(self) -> None:
+        for name in _TIME_FIELDS:  # "HH:MM" strings are accepted, so Limits(**limits.to_dict()) works
+            value = getattr(self, name)
+            if isinstance(value, str):
+                try:
+                    value = time.fromisoformat(value)
+                except ValueError:
+                    raise ValueError(f"{name} must be a time like '16:00', got {value!r}") from None
+                object.__setattr__(self, name, value)
+            if not isinstance(value, time) or value.tzinfo is not None:
+                raise ValueError(f"{name} must be a naive local time, got {value!r}")
+        for name in _DAY_FIELDS:
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+        if self.committed_default_days > self.committed_max_days:
+            raise ValueError(
+                f"committed_default_days ({self.committed_default_days}) must not exceed "
+                f"committed_max_days ({self.committed_max_days})"
+            )
+        if self.cutoff > self.day_end:
+            raise ValueError(f"cutoff ({self.cutoff}) must not be later than day_end ({self.day_end})")
+        f = self.due_soon_fraction
+        if isinstance(f, bool) or not isinstance(f, int | float) or not 0 < f < 1:
+            raise ValueError(f"due_soon_fraction must be strictly between 0 and 1, got {f!r}")
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Limits:
+        """Build from a config mapping (times as ``"HH:MM"`` strings or ``time``); unknown keys are an error."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(d) - known, key=str)
+        if unknown:
+            allowed = ", ".join(sorted(known))
+            raise ValueError(f"unknown limit keys: {', '.join(map(str, unknown))} (allowed: {allowed})")
+        return cls(**d)
+
+    def to_dict(self) -> dict:
+        """JSON-friendly mapping; ``Limits.from_dict(limits.to_dict()) == limits``."""
+        out = asdict(self)
+        for name in _TIME_FIELDS:
+            t = out[name]
+            out[name] = t.isoformat("minutes" if not (t.second or t.microsecond) else "auto")
+        return out
+
+
+def _local(dt: datetime, name: str = "datetime") -> datetime:
+    if not isinstance(dt, datetime) or dt.tzinfo is None or dt.utcoffset() is None:
+        raise ValueError(f"{name} must be a timezone-aware datetime, got {dt!r}")
+    return dt.astimezone(TZ)
+
+
+def _at(d: date, t: time) -> datetime:
+    return datetime.combine(d, t, tzinfo=TZ)
+
+
+def is_working_day(d: date) -> bool:
+    """True on Chinese working days (holidays off, 调休 weekend days on); Mon–Fri outside the supported years."""
+    if isinstance(d, datetime):
+        d = d.date()
+    try:
+        return chinese_calendar.is_workday(d)
+    except NotImplementedError:
+        return d.weekday() < 5
+
+
+def next_working_day(d: date) -> date:
+    """The first working day strictly after ``d``."""
+    d += timedelta(days=1)
+    while not is_working_day(d):
+        d += timedelta(days=1)
+    return d
+
+
+def add_working_days(start: datetime, n: int, *, day_end: time = Limits.day_end) -> datetime:
+    """``day_end`` on the n-th working day after ``start``'s local date (n >= 1), in Asia/Shanghai."""
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"n must be an integer >= 1, got {n!r}")
+    d = _local(start, "start").date()
+    for _ in range(n):
+        d = next_working_day(d)
+    return _at(d, day_end)
+
+
+def working_days_between(a: datetime, b: datetime) -> int:
+    """Working days after ``a``'s local date up to and including ``b``'s local date (0 if b's date <= a's)."""
+    d, end = _local(a, "a").date(), _local(b, "b").date()
+    count = 0
+    while d < end:
+        d += timedelta(days=1)
+        count += is_working_day(d)
+    return count
+
+
+def deadline_for(
+    handling_type: str,
+    registered_at: datetime,
+    limits: Limits = Limits(),
+    *,
+    committed_days: int | None = None,
+    committed_date: date | None = None,
+) -> datetime | None:
+    """Deadline for a newly registered case; ``None`` for 补办件 (the clock starts when material arrives)."""
+    reg = _local(registered_at, "registered_at")
+    if handling_type not in HANDLING_TYPES:
+        raise ValueError(f"unknown handling type {handling_type!r}; allowed: {', '.join(HANDLING_TYPES)}")
+    if handling_type != "committed" and (committed_days is not None or committed_date is not None):
+        raise ValueError("committed_days/committed_date only apply to handling type 'committed'")
+
+    if handling_type == "immediate":
+        if is_working_day(reg.date()) and reg.time() < limits.cutoff:
+            return _at(reg.date(), limits.day_end)
+        return _at(next_working_day(reg.date()), limits.noon)
+    if handling_type == "supplement":
+        return None
+    if handling_type == "suggestion":
+        return add_working_days(reg, limits.suggestion_days, day_end=limits.day_end)
+    if handling_type == "escalated":
+        return add_working_days(reg, limits.escalation_transfer_days, day_end=limits.day_end)
+
+    # committed (承诺件)
+    if committed_days is not None and committed_date is not None:
+        raise ValueError("give either committed_days or committed_date, not both")
+    if committed_date is not None:
+        if isinstance(committed_date, datetime) or not isinstance(committed_date, date):
+            raise ValueError(f"committed_date must be a date, got {committed_date!r}")
+        if not is_working_day(committed_date):
+            raise ValueError(f"committed_date {committed_date} is not a working day")
+        deadline = _at(committed_date, limits.day_end)
+        days = working_days_between(reg, deadline)
+        if not 1 <= days <= limits.committed_max_days:
+            raise ValueError(
+                f"committed_date {committed_date} is {days} working days after registration on "
+                f"{reg.date()}; it must be 1..{limits.committed_max_days} working days ahead"
+            )
+        return deadline
+    days = limits.committed_default_days if committed_days is None else committed_days
+    if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= limits.committed_max_days:
+        raise ValueError(f"committed_days must be an integer in 1..{limits.committed_max_days}, got {days!r}")
+    return add_working_days(reg, days, day_end=limits.day_end)
+
+
+def bureau_deadline(transferred_at: datetime, limits: Limits = Limits()) -> datetime:
+    """The district bureau's deadline for an escalated case: ``bureau_days`` working days after transfer."""
+    return add_working_days(transferred_at, limits.bureau_days, day_end=limits.day_end)
+
+
+def resume_after_supplement(material_received_at: datetime, limits: Limits = Limits()) -> datetime:
+    """Deadline for a 补办件 once the resident's material arrives: ``supplement_days`` working days."""
+    return add_working_days(material_received_at, limits.supplement_days, day_end=limits.day_end)
+
+
+def due_soon_at(started_at: datetime, deadline: datetime, fraction: float = 0.8) -> datetime:
+    """``started_at + fraction * (deadline - started_at)`` (wall-clock); the deadline itself if not after start."""
+    start, end = _local(started_at, "started_at"), _local(deadline, "deadline")
+    if isinstance(fraction, bool) or not isinstance(fraction, int | float) or not 0 < fraction < 1:
+        raise ValueError(f"fraction must be strictly between 0 and 1, got {fraction!r}")
+    if end <= start:
+        return end
+    return (start + (end - start) * fraction).astimezone(TZ)

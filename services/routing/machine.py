@@ -1,0 +1,56 @@
+"""The case workflow as routing enforces it: which action is allowed from which state, and by whom.
+
+Pure data and functions: the service asks `check(action, status)` before changing anything, and an
+illegal step becomes a 409 problem that says what *is* allowed from the current state.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from minqing.errors import Conflict
+
+WORKING = ("assigned", "accepted", "in_progress")
+REOPENABLE = ("resolved", "replied", "rated", "reopened")
+
+
+@dataclass(frozen=True)
+class Step:
+    sources: tuple[str, ...]
+    target: str
+    event: str
+
+
+STEPS: dict[str, Step] = {
+    "classify": Step(("registered", "classified", "returned", "reopened"), "classified", "case.classified"),
+    "assign": Step(("classified", "assigned", "returned", "reopened"), "assigned", "case.assigned"),
+    "return": Step(("assigned", "accepted", "in_progress"), "returned", "case.returned"),
+    "accept": Step(("assigned",), "accepted", "case.accepted"),
+    "start": Step(("assigned", "accepted"), "in_progress", "case.started"),
+    "request_supplement": Step(WORKING, "awaiting_supplement", "case.supplement_requested"),
+    "supplement_received": Step(("awaiting_supplement",), "in_progress", "case.supplement_received"),
+    "resolve": Step(WORKING, "resolved", "case.resolved"),
+    "escalate": Step(("registered", "classified", "returned", "reopened") + WORKING, "escalated", "case.escalated"),
+    "bureau_accept": Step(("escalated",), "bureau_accepted", "case.bureau_accepted"),
+    "bureau_return": Step(("escalated", "bureau_accepted"), "returned", "case.bureau_returned"),
+    "bureau_resolve": Step(("escalated", "bureau_accepted"), "resolved", "case.resolved"),
+    "reopen": Step(REOPENABLE, "reopened", "case.reopened"),
+}
+
+
+def allowed_from(status: str) -> list[str]:
+    return sorted(action for action, step in STEPS.items() if status in step.sources)
+
+
+def check(action: str, status: str) -> Step:
+    step = STEPS[action]
+    if status not in step.sources:
+        allowed = ", ".join(allowed_from(status)) or "nothing (the case is finished)"
+        raise Conflict(f"cannot {action.replace('_', ' ')} a case that is {status}; allowed from {status}: {allowed}")
+    return step
+
+
+def check_version(current: int, expected: int | None) -> None:
+    """Optimistic locking: a client that read version N may only change a case still at N."""
+    if expected is not None and expected != current:
+        raise Conflict(f"the case changed since you read it (version {expected}, now {current}); reload and retry")

@@ -1,0 +1,160 @@
+"""Routing's own tables: the roster, the rules, routing's view of each case, and bureau deliveries."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, MetaData, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from minqing.db import UTCDateTime
+from minqing.outbox import plumbing_tables
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+plumbing_tables(metadata)
+Stamp = UTCDateTime()
+
+
+class Base(DeclarativeBase):
+    metadata = metadata
+
+
+class CommunitySettings(Base):
+    """Per-community time limits (calendar.Limits as a dict); absent means the defaults."""
+
+    __tablename__ = "community_settings"
+    community: Mapped[str] = mapped_column(String(40), primary_key=True)
+    limits: Mapped[dict] = mapped_column(JSON, default=dict)
+
+
+class RosterMember(Base):
+    """A member of a grid work team (民情工作队): one leader and three kinds of officers per grid."""
+
+    __tablename__ = "roster_members"
+    id: Mapped[str] = mapped_column(String(60), primary_key=True)
+    community: Mapped[str] = mapped_column(String(40), index=True)
+    grid: Mapped[str | None] = mapped_column(String(60), index=True)
+    name: Mapped[str] = mapped_column(String(60))
+    role: Mapped[str] = mapped_column(String(30))
+    origin: Mapped[str | None] = mapped_column(String(30))  # community staff, unit, retired, property company
+    phone: Mapped[str | None] = mapped_column(String(20))
+    shift: Mapped[str | None] = mapped_column(String(60))
+    sub_area: Mapped[str | None] = mapped_column(String(120))
+    user_id: Mapped[str | None] = mapped_column(String(120), index=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Unit(Base):
+    """A co-building resident unit (驻区单位) that can be given cases and claim projects."""
+
+    __tablename__ = "units"
+    id: Mapped[str] = mapped_column(String(60), primary_key=True)
+    community: Mapped[str] = mapped_column(String(40), index=True)
+    name: Mapped[str] = mapped_column(String(120))
+    party_org: Mapped[str | None] = mapped_column(String(120))
+    contact_name: Mapped[str | None] = mapped_column(String(60))
+    contact_phone: Mapped[str | None] = mapped_column(String(20))
+    user_id: Mapped[str | None] = mapped_column(String(120), index=True)
+
+
+class Adviser(Base):
+    """A think-tank (智囊团) adviser."""
+
+    __tablename__ = "advisers"
+    id: Mapped[str] = mapped_column(String(60), primary_key=True)
+    community: Mapped[str] = mapped_column(String(40), index=True)
+    name: Mapped[str] = mapped_column(String(60))
+    specialties: Mapped[list] = mapped_column(JSON, default=list)
+    phone: Mapped[str | None] = mapped_column(String(20))
+
+
+class Bureau(Base):
+    """A district bureau (区直部门); district-wide, not per community."""
+
+    __tablename__ = "bureaus"
+    code: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    contact_name: Mapped[str | None] = mapped_column(String(60))
+    contact_phone: Mapped[str | None] = mapped_column(String(20))
+    webhook_url: Mapped[str | None] = mapped_column(String(300))
+    webhook_secret: Mapped[str | None] = mapped_column(String(200))
+    days: Mapped[int] = mapped_column(Integer, default=10)
+
+
+class Rule(Base):
+    """Auto-routing: category and/or keywords → handling type and handler. Lower priority wins."""
+
+    __tablename__ = "rules"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    community: Mapped[str] = mapped_column(String(40), index=True)
+    priority: Mapped[int] = mapped_column(Integer, default=100)
+    category: Mapped[str | None] = mapped_column(String(40))
+    keywords: Mapped[list] = mapped_column(JSON, default=list)
+    handling_type: Mapped[str] = mapped_column(String(16))
+    handler_kind: Mapped[str] = mapped_column(String(20), default="grid_leader")
+    handler_ref: Mapped[str | None] = mapped_column(String(60))
+    committed_days: Mapped[int | None] = mapped_column(Integer)
+
+
+class RoutedCase(Base):
+    """Routing's aggregate for one case; `version` guards concurrent edits and orders the ledger."""
+
+    __tablename__ = "cases"
+    __table_args__ = (Index("ix_cases_open_deadline", "status", "deadline"),)
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    community: Mapped[str] = mapped_column(String(40), index=True)
+    reference: Mapped[str] = mapped_column(String(32))
+    title: Mapped[str] = mapped_column(String(200))
+    category: Mapped[str | None] = mapped_column(String(40))
+    grid: Mapped[str | None] = mapped_column(String(60))
+    building: Mapped[str | None] = mapped_column(String(60))
+    registered_at: Mapped[datetime] = mapped_column(Stamp)
+    status: Mapped[str] = mapped_column(String(24), index=True)
+    handling_type: Mapped[str | None] = mapped_column(String(16))
+    deadline: Mapped[datetime | None] = mapped_column(Stamp, index=True)
+    clock_started_at: Mapped[datetime | None] = mapped_column(Stamp)
+    handler_id: Mapped[str | None] = mapped_column(String(120), index=True)
+    handler_kind: Mapped[str | None] = mapped_column(String(20))
+    handler_name: Mapped[str | None] = mapped_column(String(120))
+    bureau: Mapped[str | None] = mapped_column(String(40), index=True)
+    due_soon_sent_for: Mapped[datetime | None] = mapped_column(Stamp)
+    overdue_sent_for: Mapped[datetime | None] = mapped_column(Stamp)
+    supervision_level: Mapped[int] = mapped_column(Integer, default=0)
+    reopen_count: Mapped[int] = mapped_column(Integer, default=0)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    updated_at: Mapped[datetime] = mapped_column(Stamp)
+
+
+class Decision(Base):
+    """Every routing decision with actor, time and reason (the audit behind the timeline)."""
+
+    __tablename__ = "decisions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), index=True)
+    action: Mapped[str] = mapped_column(String(40))
+    actor: Mapped[dict] = mapped_column(JSON)
+    reason: Mapped[str | None] = mapped_column(Text)
+    time: Mapped[datetime] = mapped_column(Stamp)
+    version: Mapped[int] = mapped_column(Integer)
+
+
+class WebhookDelivery(Base):
+    """One event to deliver to one bureau's webhook, retried with back-off; attempts are kept."""
+
+    __tablename__ = "webhook_deliveries"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    bureau: Mapped[str] = mapped_column(ForeignKey("bureaus.code"), index=True)
+    event_id: Mapped[str] = mapped_column(String(64))
+    event_type: Mapped[str] = mapped_column(String(60))
+    payload: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(12), default="pending")  # pending, delivered, failed
+    attempts: Mapped[list] = mapped_column(JSON, default=list)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(Stamp, index=True)
+    created_at: Mapped[datetime] = mapped_column(Stamp)

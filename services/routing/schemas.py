@@ -1,0 +1,145 @@
+"""Routing's boundary: roster, rules and limits, and the actions on a case."""
+
+from __future__ import annotations
+
+from marshmallow import EXCLUDE, Schema, fields, validate
+
+from minqing.vocabulary import HANDLING_TYPES, one_of
+from services.intake.schemas import CODE, PHONE, Idempotency, PageQuery, Scope, page_of, text  # noqa: F401
+
+MEMBER_ROLES = ("grid_leader", "party_instructor", "policy_publicist", "info_officer", "member")
+ORIGINS = ("community_staff", "unit", "retired", "property_company", "resident")
+HANDLER_KINDS = ("grid_leader", "member", "unit", "bureau")
+
+
+class MemberIn(Schema):
+    id = fields.Str(required=True, validate=CODE)
+    grid = fields.Str(load_default=None, validate=CODE)
+    name = text(60)
+    role = fields.Str(required=True, validate=one_of(MEMBER_ROLES))
+    origin = fields.Str(load_default=None, validate=one_of(ORIGINS, allow_none=True))
+    phone = fields.Str(load_default=None, validate=PHONE)
+    shift = text(60, required=False, load_default=None)
+    sub_area = text(120, required=False, load_default=None)
+
+
+class MemberOut(MemberIn):
+    community = fields.Str()
+    active = fields.Bool()
+
+
+class UnitIn(Schema):
+    id = fields.Str(required=True, validate=CODE)
+    name = text(120)
+    party_org = text(120, required=False, load_default=None)
+    contact_name = text(60, required=False, load_default=None)
+    contact_phone = fields.Str(load_default=None, validate=PHONE)
+
+
+class UnitOut(UnitIn):
+    community = fields.Str()
+
+
+class AdviserIn(Schema):
+    id = fields.Str(required=True, validate=CODE)
+    name = text(60)
+    specialties = fields.List(fields.Str(validate=validate.Length(min=1, max=40)), load_default=list)
+    phone = fields.Str(load_default=None, validate=PHONE)
+
+
+class AdviserOut(AdviserIn):
+    community = fields.Str()
+
+
+class BureauIn(Schema):
+    code = fields.Str(required=True, validate=CODE)
+    name = text(120)
+    contact_name = text(60, required=False, load_default=None)
+    contact_phone = fields.Str(load_default=None, validate=PHONE)
+    webhook_url = fields.Url(load_default=None, require_tld=False, schemes={"http", "https"})
+    days = fields.Int(load_default=10, validate=validate.Range(min=1, max=60))
+
+
+class BureauOut(BureauIn):
+    webhook_secret = fields.Str(allow_none=True)
+
+
+class RuleIn(Schema):
+    priority = fields.Int(load_default=100, validate=validate.Range(min=0, max=10000))
+    category = fields.Str(load_default=None, validate=validate.Regexp(r"^[a-z_]{2,40}$"))
+    keywords = fields.List(fields.Str(validate=validate.Length(min=1, max=20)), load_default=list)
+    handling_type = fields.Str(required=True, validate=one_of(HANDLING_TYPES))
+    handler_kind = fields.Str(load_default="grid_leader", validate=one_of(HANDLER_KINDS))
+    handler_ref = fields.Str(load_default=None, validate=validate.Length(max=60))
+    committed_days = fields.Int(load_default=None, validate=validate.Range(min=1, max=15))
+
+
+class RuleOut(RuleIn):
+    id = fields.Int()
+    community = fields.Str()
+
+
+class RuleSet(Schema):
+    rules = fields.List(fields.Nested(RuleIn), required=True, validate=validate.Length(max=200))
+
+
+class LimitsIn(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    limits = fields.Dict(required=True)
+
+
+class Action(Schema):
+    """Every case action: why, and the version the caller last saw (optimistic locking)."""
+
+    reason = text(500, required=False, load_default=None)
+    version = fields.Int(load_default=None, validate=validate.Range(min=1))
+
+
+class ClassifyIn(Action):
+    handling_type = fields.Str(required=True, validate=one_of(HANDLING_TYPES))
+    deadline = fields.Date(load_default=None)  # a committed case's promised date
+    committed_days = fields.Int(load_default=None, validate=validate.Range(min=1, max=15))
+
+
+class AssignIn(Action):
+    handler = fields.Str(required=True, validate=validate.Length(min=1, max=60))
+    handler_kind = fields.Str(load_default="member", validate=one_of(("member", "unit", "grid_leader")))
+
+
+class EscalateIn(Action):
+    bureau = fields.Str(required=True, validate=CODE)
+    reason = text(500)
+
+
+class ResolveIn(Action):
+    summary = text(2000)
+    outcome = fields.Str(load_default=None, validate=one_of(("adopted", "not_adopted"), allow_none=True))
+
+
+class RoutingCaseOut(Schema):
+    id = fields.Str()
+    reference = fields.Str()
+    community = fields.Str()
+    status = fields.Str()
+    handling_type = fields.Str(allow_none=True)
+    deadline = fields.AwareDateTime(allow_none=True)
+    handler_id = fields.Str(allow_none=True)
+    handler_kind = fields.Str(allow_none=True)
+    handler_name = fields.Str(allow_none=True)
+    bureau = fields.Str(allow_none=True)
+    supervision_level = fields.Int()
+    version = fields.Int()
+    allowed_actions = fields.List(fields.Str())
+
+
+class DeliveryOut(Schema):
+    id = fields.Int()
+    bureau = fields.Str()
+    event_id = fields.Str()
+    event_type = fields.Str()
+    status = fields.Str()
+    attempts = fields.List(fields.Dict())
+    next_attempt_at = fields.AwareDateTime(allow_none=True)
+    created_at = fields.AwareDateTime()

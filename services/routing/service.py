@@ -1,0 +1,262 @@
+"""Routing: classification, assignment, deadlines, supervision, escalation. Entrypoints only."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from nameko.dependency_providers import Config
+from nameko.rpc import rpc
+from nameko.timer import timer
+from nameko.web.handlers import http
+from sqlalchemy import select, text
+
+from minqing import config as settings
+from minqing import metrics
+from minqing.context import Correlation
+from minqing.db import Database
+from minqing.errors import NotFound
+from minqing.events import load_envelope
+from minqing.handlers import event_handler
+from minqing.outbox import OutboxRelay, claim_inbox, idempotent, outbox_status
+from minqing.rpc import boundary, load
+from services.intake.directory import can_see
+from services.routing import machine, public, roster, scanner, workflow
+from services.routing import schemas as s
+from services.routing.models import Bureau, RoutedCase, WebhookDelivery
+
+NAME = "routing"
+ROSTER = {"members": (s.MemberIn, s.MemberOut), "units": (s.UnitIn, s.UnitOut), "advisers": (s.AdviserIn, s.AdviserOut)}
+ACTIONS = {  # action → input schema
+    "classify": s.ClassifyIn,
+    "assign": s.AssignIn,
+    "return": s.Action,
+    "accept": s.Action,
+    "start": s.Action,
+    "request_supplement": s.Action,
+    "supplement_received": s.Action,
+    "resolve": s.ResolveIn,
+    "escalate": s.EscalateIn,
+    "bureau_accept": s.Action,
+    "bureau_return": s.Action,
+    "bureau_resolve": s.ResolveIn,
+}
+SCAN_INTERVAL = float(settings.get("scan_interval"))  # read at import: nameko timers are static
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def case_view(case: RoutedCase) -> dict:
+    return s.RoutingCaseOut().dump(
+        {
+            **{c: getattr(case, c) for c in s.RoutingCaseOut().fields if hasattr(case, c)},
+            "allowed_actions": machine.allowed_from(case.status),
+        }
+    )
+
+
+class RoutingService:
+    name = NAME
+    db = Database()
+    relay = OutboxRelay()
+    correlation = Correlation()
+    config = Config()
+
+    def _write(self, schema_in, payload, scope, idem, produce):
+        data, scope, idem = load(schema_in(), payload), load(s.Scope(), scope), load(s.Idempotency(), idem)
+        with self.db.transaction() as session:
+            return idempotent(
+                session, scope["sub"], idem["key"], idem["fingerprint"], lambda: produce(session, data, scope)
+            )
+
+    @staticmethod
+    def _in_scope(scope: dict, community: str) -> None:
+        if not can_see(scope, community):
+            raise NotFound(f"community {community!r} not found")
+
+    # --- roster, bureaus, rules, limits ----------------------------------------------------------
+    @rpc
+    @boundary(NAME)
+    def add_roster_entry(self, kind, community, payload, scope, idem=None):
+        schema_in, schema_out = ROSTER[kind]
+
+        def produce(session, data, scope):
+            self._in_scope(scope, community)
+            return schema_out().dump(roster.add(session, kind, community, data))
+
+        return self._write(schema_in, payload, scope, idem, produce)
+
+    @rpc
+    @boundary(NAME)
+    def list_roster(self, kind, community, query, scope):
+        scope, page = load(s.Scope(), scope), load(s.PageQuery(), query)
+        self._in_scope(scope, community)
+        with self.db.transaction() as session:
+            result = roster.page(session, kind, community, page["limit"], page["cursor"], query.get("specialty"))
+            return {"items": ROSTER[kind][1](many=True).dump(result["items"]), "next_cursor": result["next_cursor"]}
+
+    @rpc
+    @boundary(NAME)
+    def add_bureau(self, payload, scope, idem=None):
+        return self._write(
+            s.BureauIn,
+            payload,
+            scope,
+            idem,
+            lambda session, data, _: s.BureauOut().dump(roster.add_bureau(session, data)),
+        )
+
+    @rpc
+    @boundary(NAME)
+    def list_bureaus(self):
+        with self.db.transaction() as session:
+            rows = session.scalars(select(Bureau).order_by(Bureau.code))
+            return s.BureauIn(many=True).dump(rows)
+
+    @rpc
+    @boundary(NAME)
+    def set_rules(self, community, payload, scope):
+        data, scope = load(s.RuleSet(), payload), load(s.Scope(), scope)
+        self._in_scope(scope, community)
+        with self.db.transaction() as session:
+            return s.RuleOut(many=True).dump(roster.replace_rules(session, community, data["rules"]))
+
+    @rpc
+    @boundary(NAME)
+    def set_limits(self, community, payload, scope):
+        data, scope = load(s.LimitsIn(), payload), load(s.Scope(), scope)
+        self._in_scope(scope, community)
+        with self.db.transaction() as session:
+            return {"community": community, "limits": roster.set_limits(session, community, data["limits"])}
+
+    @rpc
+    @boundary(NAME)
+    def deliveries(self, bureau, scope):
+        scope = load(s.Scope(), scope)
+        with self.db.transaction() as session:
+            rows = session.scalars(
+                select(WebhookDelivery).where(WebhookDelivery.bureau == bureau).order_by(WebhookDelivery.id.desc())
+            )
+            return s.DeliveryOut(many=True).dump(rows)
+
+    # --- a case's workflow -------------------------------------------------------------------------
+    @rpc
+    @boundary(NAME)
+    def act(self, case_id, action, payload, scope, idem=None):
+        schema_in = ACTIONS[action]
+
+        def produce(session, data, scope):
+            case = workflow.get_case(session, case_id, lock=True)
+            if action.startswith("bureau_"):
+                workflow.authorize_bureau(case, scope)
+            else:
+                self._in_scope(scope, case.community)
+            machine.check_version(case.version, data.get("version"))
+            actor, reason, at = workflow.actor_of(scope), data.get("reason"), now()
+            if action == "classify":
+                workflow.classify(
+                    session,
+                    case,
+                    data["handling_type"],
+                    actor,
+                    reason,
+                    at,
+                    committed_days=data["committed_days"],
+                    committed_date=data["deadline"],
+                )
+            elif action == "assign":
+                handler = workflow.resolve_handler(session, case, data["handler_kind"], data["handler"])
+                workflow.assign(session, case, handler, actor, reason, at)
+            elif action == "escalate":
+                workflow.escalate(session, case, data["bureau"], actor, reason, at)
+            elif action.startswith("bureau_"):
+                workflow.bureau_step(session, case, action, scope, reason, at, summary=data.get("summary"))
+            else:
+                workflow.handler_step(
+                    session, case, action, scope, reason, at, summary=data.get("summary"), outcome=data.get("outcome")
+                )
+            return case_view(case)
+
+        return self._write(schema_in, payload, scope, idem, produce)
+
+    @rpc
+    @boundary(NAME)
+    def get_case(self, case_id, scope):
+        scope = load(s.Scope(), scope)
+        with self.db.transaction() as session:
+            case = workflow.get_case(session, case_id)
+            if scope["role"] == "bureau_handler":
+                workflow.authorize_bureau(case, scope)
+            else:
+                self._in_scope(scope, case.community)
+            return case_view(case)
+
+    # --- events ------------------------------------------------------------------------------------
+    @event_handler("intake", "case.registered")
+    def on_case_registered(self, body):
+        envelope = load_envelope(body)
+        with self.db.transaction() as session:
+            if claim_inbox(session, "routing.intake", envelope["id"]):
+                workflow.on_registered(session, envelope, now())
+
+    @event_handler("feedback", "case.reopened")
+    def on_case_reopened(self, body):
+        envelope = load_envelope(body)
+        with self.db.transaction() as session:
+            if claim_inbox(session, "routing.feedback", envelope["id"]):
+                case = workflow.get_case(session, envelope["subject"], lock=True)
+                case.reopen_count = envelope["data"]["reopen_count"]
+                case.status, case.version = "reopened", max(case.version, envelope["version"])
+
+    @event_handler("routing", "case.#")
+    def on_own_event(self, body):
+        """Tell bureaus: the public exchange (CloudEvents) and, where configured, their webhook."""
+        envelope = load_envelope(body)
+        with self.db.transaction() as session:
+            case = session.get(RoutedCase, envelope["subject"])
+            if case is None or not public.is_public(envelope, case):
+                return
+            if not claim_inbox(session, "routing.public", envelope["id"]):
+                return
+            bureau = envelope["data"].get("bureau") or case.bureau
+            body_bytes = public.cloudevent(envelope, case, bureau)
+            key = public.routing_key(envelope["type"], case.community, bureau)
+            if not public.publish(self.config["AMQP_URI"], body_bytes, key):
+                metrics.EVENTS_OUT.labels(NAME, "unroutable:" + envelope["type"]).inc()
+            public.schedule_webhook(session, bureau, envelope, body_bytes, now())
+
+    # --- timers --------------------------------------------------------------------------------------
+    @timer(interval=SCAN_INTERVAL)
+    def scan_deadlines(self):
+        at = now()
+        with self.db.transaction() as session:
+            scanner.scan(session, at, fraction=float(self.config.get("DUE_SOON_FRACTION", 0.8)))
+            for community, count in scanner.overdue_counts(session, at).items():
+                metrics.CASES_OVERDUE.labels(community).set(count)
+
+    @timer(interval=1)
+    def deliver_webhooks(self):
+        with self.db.transaction() as session:
+            public.deliver_due(session, now())
+
+    # --- operations -------------------------------------------------------------------------------
+    @rpc
+    def health(self):
+        with self.db.transaction() as session:
+            session.execute(text("SELECT 1"))
+        return {"service": NAME, "database": "ok"}
+
+    @rpc
+    def outbox_status(self):
+        with self.db.transaction() as session:
+            return outbox_status(session)
+
+    @http("GET", "/metrics")
+    def metrics(self, request):
+        body, content_type = metrics.exposition()
+        return 200, {"Content-Type": content_type}, body
+
+    @http("GET", "/healthz")
+    def healthz(self, request):
+        return 200, {"Content-Type": "application/json"}, '{"status": "ok"}'

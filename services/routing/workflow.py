@@ -1,0 +1,246 @@
+"""Classification, assignment and every later step of a case, each a decision with actor, time and
+reason, a new case version, and an event (through the outbox) for the ledger and other services."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import date, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from minqing.errors import Forbidden, InvalidInput, NotFound
+from minqing.events import make_envelope
+from minqing.outbox import add_event
+from services.routing import calendar, machine, rules
+from services.routing.models import Bureau, CommunitySettings, Decision, RosterMember, RoutedCase, Rule, Unit
+
+SOURCE = "routing"
+HANDLER_MODELS = {"member": (RosterMember, "grid_member"), "unit": (Unit, "resident_unit")}
+STAFF = ("grid_member", "community_admin", "district_admin")
+
+
+def actor_of(scope: dict) -> dict:
+    return {"id": scope["sub"], "role": scope["role"]}
+
+
+def limits_for(session: Session, community: str) -> calendar.Limits:
+    row = session.get(CommunitySettings, community)
+    return calendar.Limits.from_dict(row.limits) if row and row.limits else calendar.Limits()
+
+
+def get_case(session: Session, case_id: str, lock: bool = False) -> RoutedCase:
+    query = select(RoutedCase).where(RoutedCase.id == case_id)
+    case = session.scalars(query.with_for_update() if lock else query).first()
+    if case is None:
+        raise NotFound(f"case {case_id!r} not found")
+    return case
+
+
+def state_of(case: RoutedCase) -> dict:
+    handler = {"id": case.handler_id, "kind": case.handler_kind, "name": case.handler_name} if case.handler_id else None
+    return {
+        "status": case.status,
+        "handling_type": case.handling_type,
+        "deadline": case.deadline,
+        "handler": handler,
+        "bureau": case.bureau,
+        "supervision_level": case.supervision_level,
+    }
+
+
+def _emit(session: Session, case: RoutedCase, type_: str, data: dict, now: datetime) -> None:
+    data = {**data, "state": state_of(case)}
+    add_event(
+        session,
+        make_envelope(
+            type_, source=SOURCE, community=case.community, subject=case.id, version=case.version, data=data, time=now
+        ),
+    )
+
+
+def _step(
+    session: Session, case: RoutedCase, action: str, actor: dict, reason: str | None, now: datetime, data: dict
+) -> RoutedCase:
+    step = machine.check(action, case.status)
+    case.status, case.version, case.updated_at = step.target, case.version + 1, now
+    session.add(Decision(case_id=case.id, action=action, actor=actor, reason=reason, time=now, version=case.version))
+    _emit(session, case, step.event, {**data, "actor": actor}, now)
+    return case
+
+
+# --- classification and assignment -------------------------------------------------------------
+def classify(
+    session: Session,
+    case: RoutedCase,
+    handling_type: str,
+    actor: dict,
+    reason: str | None,
+    now: datetime,
+    committed_days: int | None = None,
+    committed_date: date | None = None,
+) -> RoutedCase:
+    if handling_type == "escalated":
+        raise InvalidInput("use escalate, naming the bureau", {"handling_type": ["escalate the case instead"]})
+    limits = limits_for(session, case.community)
+    try:
+        deadline = calendar.deadline_for(
+            handling_type, case.registered_at, limits, committed_days=committed_days, committed_date=committed_date
+        )
+    except ValueError as exc:
+        raise InvalidInput(str(exc), {"deadline": [str(exc)]}) from None
+    case.handling_type, case.deadline, case.clock_started_at = handling_type, deadline, case.registered_at
+    data = {"handling_type": handling_type, "deadline": deadline, "reason": reason}
+    return _step(session, case, "classify", actor, reason, now, data)
+
+
+def resolve_handler(session: Session, case: RoutedCase, kind: str, ref: str | None) -> dict:
+    """The handler a rule or a person named: a roster member, a unit, or the grid's leader."""
+    if kind == "grid_leader":
+        leader = session.scalars(
+            select(RosterMember).where(
+                RosterMember.community == case.community,
+                RosterMember.grid == case.grid,
+                RosterMember.role == "grid_leader",
+                RosterMember.active.is_(True),
+            )
+        ).first()
+        if leader is None:
+            raise InvalidInput(f"grid {case.grid!r} has no leader on the roster", {"handler": ["no grid leader"]})
+        return {"id": leader.id, "kind": "grid_member", "name": leader.name}
+    model, handler_kind = HANDLER_MODELS.get(kind, (None, None))
+    found = session.get(model, ref) if model and ref else None
+    if found is None or found.community != case.community:
+        raise InvalidInput(f"no {kind} {ref!r} in community {case.community!r}", {"handler": ["unknown handler"]})
+    return {"id": found.id, "kind": handler_kind, "name": found.name}
+
+
+def assign(
+    session: Session, case: RoutedCase, handler: dict, actor: dict, reason: str | None, now: datetime
+) -> RoutedCase:
+    case.handler_id, case.handler_kind, case.handler_name = handler["id"], handler["kind"], handler.get("name")
+    return _step(session, case, "assign", actor, reason, now, {"handler": handler, "reason": reason})
+
+
+def escalate(session: Session, case: RoutedCase, bureau_code: str, actor: dict, reason: str, now: datetime):
+    bureau = session.get(Bureau, bureau_code)
+    if bureau is None:
+        raise InvalidInput(f"no bureau {bureau_code!r}", {"bureau": ["unknown bureau"]})
+    limits = limits_for(session, case.community)
+    case.handling_type, case.bureau = "escalated", bureau.code
+    case.deadline = calendar.deadline_for("escalated", now, limits)
+    case.clock_started_at = now
+    data = {"bureau": bureau.code, "reason": reason, "deadline": case.deadline}
+    return _step(session, case, "escalate", actor, reason, now, data)
+
+
+def auto_route(session: Session, case: RoutedCase, text: str, now: datetime) -> RoutedCase:
+    """Apply the community's first matching rule; with none, the case waits for staff."""
+    found = rules.choose(
+        [
+            rules.RuleView(
+                r.id,
+                r.priority,
+                r.category,
+                tuple(r.keywords or ()),
+                r.handling_type,
+                r.handler_kind,
+                r.handler_ref,
+                r.committed_days,
+            )
+            for r in session.scalars(select(Rule).where(Rule.community == case.community))
+        ],
+        case.category,
+        text,
+    )
+    if found is None:
+        return case
+    system = {"id": f"rule-{found.id}", "role": "system"}
+    reason = f"rule {found.id}" + (f" ({found.category})" if found.category else "")
+    if found.handling_type == "escalated":
+        return escalate(session, case, found.handler_ref, system, reason, now)
+    classify(session, case, found.handling_type, system, reason, now, committed_days=found.committed_days)
+    try:
+        handler = resolve_handler(session, case, found.handler_kind, found.handler_ref)
+    except InvalidInput:
+        return case  # classified; staff will assign by hand
+    return assign(session, case, handler, system, reason, now)
+
+
+def on_registered(session: Session, envelope: dict, now: datetime) -> RoutedCase:
+    data = envelope["data"]
+    case = RoutedCase(
+        id=envelope["subject"],
+        community=envelope["community"],
+        reference=data["reference"],
+        title=data["title"],
+        category=data.get("category"),
+        grid=data.get("grid"),
+        building=data.get("building"),
+        registered_at=data["registered_at"],
+        status="registered",
+        version=envelope["version"],
+        supervision_level=0,
+        reopen_count=0,
+        updated_at=now,
+    )
+    session.add(case)
+    session.flush()
+    return auto_route(session, case, f"{data['title']} {data.get('description') or ''}", now)
+
+
+# --- the handler's and the bureau's steps --------------------------------------------------------
+def authorize_handler(case: RoutedCase, scope: dict) -> None:
+    if scope["role"] in STAFF:
+        return
+    if scope["role"] == "bureau_handler":
+        raise Forbidden("a bureau answers with the bureau actions (accept, return, resolve)")
+    if case.handler_id != scope["sub"]:
+        raise Forbidden("only the case's handler or community staff may do this")
+
+
+def authorize_bureau(case: RoutedCase, scope: dict) -> None:
+    if scope["role"] != "bureau_handler" or not scope.get("bureau"):
+        raise Forbidden("only a bureau_handler token with a bureau claim may do this")
+    if case.bureau != scope["bureau"]:
+        raise NotFound(f"case {case.id!r} not found")
+
+
+def handler_step(session, case, action, scope, reason, now, summary=None, outcome=None) -> RoutedCase:
+    authorize_handler(case, scope)
+    actor, data = actor_of(scope), {"reason": reason}
+    if action == "request_supplement":
+        case.deadline = None  # the clock stops until the resident's material arrives
+        data["deadline"] = None
+    elif action == "supplement_received":
+        case.deadline = calendar.resume_after_supplement(now, limits_for(session, case.community))
+        case.clock_started_at = now
+        data["deadline"] = case.deadline
+    elif action == "resolve":
+        if case.handling_type == "suggestion" and outcome not in ("adopted", "not_adopted"):
+            raise InvalidInput("a suggestion ends adopted or not_adopted", {"outcome": ["adopted or not_adopted"]})
+        data = {"summary": summary, "outcome": outcome}
+    elif action == "return":
+        if scope["role"] not in STAFF:
+            raise Forbidden("only community staff return a case")
+        case.handler_id = case.handler_kind = case.handler_name = None
+    return _step(session, case, action, actor, reason, now, data)
+
+
+def bureau_step(session, case, action, scope, reason, now, summary=None) -> RoutedCase:
+    authorize_bureau(case, scope)
+    actor = actor_of(scope)
+    if action == "bureau_accept":
+        bureau = session.get(Bureau, case.bureau)
+        limits = limits_for(session, case.community)
+        case.deadline = calendar.bureau_deadline(now, dataclasses.replace(limits, bureau_days=bureau.days))
+        case.clock_started_at = now
+        data = {"bureau": case.bureau, "deadline": case.deadline}
+    elif action == "bureau_return":
+        if not reason:
+            raise InvalidInput("a bureau returns a case with a reason", {"reason": ["required"]})
+        data = {"bureau": case.bureau, "reason": reason}
+        case.bureau = None
+    else:
+        data = {"summary": summary or reason or ""}
+    return _step(session, case, action, actor, reason, now, data)
