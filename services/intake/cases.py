@@ -27,7 +27,7 @@ def format_reference(prefix: str, year: int, number: int) -> str:
 
 
 def next_reference(session: Session, community, when: datetime) -> str:
-    """Per community and (local) year; the UPDATE comes first so it takes the write lock at once."""
+    """Per community and (local) year, without gaps: an UPDATE … RETURNING on the year's counter row."""
     year = when.astimezone(LOCAL_TZ).year
     key = (ReferenceCounter.community == community.code) & (ReferenceCounter.year == year)
     for _ in range(3):
@@ -103,8 +103,12 @@ def register_case(
     grid = None
     if location.get("building"):
         grid = directory.get_building(session, community.code, location["building"], "location.building").grid
-    reference = next_reference(session, community, now)
     text = case_text(data["title"], data["description"])
+    similar = find_duplicates(
+        session, community.code, location.get("building"), grid, text, now, window_days, threshold
+    )
+    # the counter row is locked until commit and serialises a community's registrations: take it last
+    reference = next_reference(session, community, now)
     case = Case(
         id=uuid.uuid4().hex,
         community=community.code,
@@ -130,9 +134,7 @@ def register_case(
         state_version=1,
         updated_at=now,
         demo_key=demo_key,
-        possible_duplicates=find_duplicates(
-            session, community.code, location.get("building"), grid, text, now, window_days, threshold
-        ),
+        possible_duplicates=similar,
     )
     session.add(case)
     session.add(
