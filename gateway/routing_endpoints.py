@@ -226,3 +226,103 @@ class RoutingEndpoints:
         if call.principal.role == "bureau_handler" and call.principal.bureau != code:
             raise MinqingRoleError("a bureau sees only its own deliveries")
         return {"items": self.routing.deliveries(code, call.scope), "next_cursor": None}
+
+
+MEETING_ROLES = ("grid_member", "community_admin", "district_admin", "unit_handler")
+
+
+class MeetingEndpoints:
+    """Joint meetings (联席会议) and claims; mixed into GatewayService."""
+
+    @http("GET", "/api/v1/communities/<code>/hot-issues")
+    @endpoint(
+        Route(
+            "GET",
+            "/api/v1/communities/<code>/hot-issues",
+            "Hot issues detected in the community",
+            STAFF,
+            response=rs.HotIssueOut,
+            many=True,
+            tags=("meetings",),
+        )
+    )
+    def hot_issues(self, call, code):
+        return {"items": self.routing.hot_issues(code, call.scope), "next_cursor": None}
+
+    @http("POST", "/api/v1/communities/<code>/meetings")
+    @endpoint(
+        Route(
+            "POST",
+            "/api/v1/communities/<code>/meetings",
+            "Convene a joint meeting with an agenda",
+            ADMINS,
+            body=rs.MeetingIn,
+            response=rs.MeetingOut,
+            status=201,
+            tags=("meetings",),
+            idempotent=True,
+        )
+    )
+    def convene_meeting(self, call, code):
+        return self.routing.convene_meeting(code, call.body, call.scope, call.idem)
+
+    @http("GET", "/api/v1/meetings/<meeting_id>")
+    @endpoint(
+        Route(
+            "GET",
+            "/api/v1/meetings/<meeting_id>",
+            "A meeting with its agenda",
+            MEETING_ROLES,
+            response=rs.MeetingOut,
+            tags=("meetings",),
+        )
+    )
+    def get_meeting(self, call, meeting_id):
+        return self.routing.get_meeting(meeting_id, call.scope)
+
+    @http("POST", "/api/v1/agenda-items/<item_id>/claim")
+    @endpoint(
+        Route(
+            "POST",
+            "/api/v1/agenda-items/<item_id>/claim",
+            "Resident units claim an item as a project",
+            MEETING_ROLES,
+            body=rs.ClaimIn,
+            response=rs.ProjectOut,
+            status=201,
+            tags=("meetings",),
+            idempotent=True,
+        )
+    )
+    def claim_item(self, call, item_id):
+        return self.routing.claim_item(item_id, call.body, call.scope, call.idem)
+
+    @http("GET", "/api/v1/projects/<project_id>")
+    @endpoint(
+        Route(
+            "GET",
+            "/api/v1/projects/<project_id>",
+            "A claimed project",
+            MEETING_ROLES,
+            response=rs.ProjectOut,
+            tags=("meetings",),
+        )
+    )
+    def get_project(self, call, project_id):
+        return self.routing.get_project(project_id, call.scope)
+
+    @http("POST", "/api/v1/projects/<project_id>/complete")
+    @endpoint(
+        Route(
+            "POST",
+            "/api/v1/projects/<project_id>/complete",
+            "Complete a project; its open cases resolve",
+            MEETING_ROLES,
+            body=rs.CompleteIn,
+            response=rs.ProjectOut,
+            tags=("meetings",),
+            idempotent=True,
+        )
+    )
+    def complete_project(self, call, project_id):
+        return self.routing.complete_project(project_id, call.body, call.scope, call.idem)

@@ -10,7 +10,7 @@ from werkzeug.wrappers import Response
 from gateway import openapi
 from gateway.api import Dispatcher, MinqingRoleError, Route, endpoint, json_response
 from gateway.problems import problem
-from gateway.routing_endpoints import RoutingEndpoints
+from gateway.routing_endpoints import MeetingEndpoints, RoutingEndpoints
 from gateway.web import GatewaySettings, http
 from minqing import metrics
 from minqing.context import Correlation
@@ -55,7 +55,7 @@ def _directory_routes(kind: str, schema_in, schema_out):
     return add, listing
 
 
-class GatewayService(Dispatcher, RoutingEndpoints):
+class GatewayService(Dispatcher, RoutingEndpoints, MeetingEndpoints):
     name = "gateway"
     intake = RpcProxy("intake")
     routing = RpcProxy("routing")

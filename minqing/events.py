@@ -130,6 +130,21 @@ class CaseMerged(Schema):
     actor = fields.Nested(Actor, load_default=None)
 
 
+class HotIssueDetected(Schema):
+    category = fields.Str(required=True)
+    count = fields.Int(required=True)
+    window_days = fields.Int(required=True)
+    case_ids = fields.List(fields.Str(), required=True)
+    title = fields.Str(load_default=None)
+
+
+class ProjectLinked(RoutingEvent):
+    project_id = fields.Str(required=True)
+    title = fields.Str(required=True)
+    units = fields.List(fields.Str(), required=True)
+    deadline = fields.Date(load_default=None)
+
+
 EVENT_SCHEMAS: dict[str, type[Schema]] = {
     "case.registered": CaseRegistered,
     "case.classified": CaseClassified,
@@ -150,6 +165,8 @@ EVENT_SCHEMAS: dict[str, type[Schema]] = {
     "case.closed": CaseClosed,
     "case.reopened": CaseReopened,
     "case.merged": CaseMerged,
+    "hot_issue.detected": HotIssueDetected,
+    "case.project_linked": ProjectLinked,
 }
 
 

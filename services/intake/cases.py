@@ -15,7 +15,7 @@ from minqing.errors import Conflict, InvalidInput, NotFound
 from minqing.events import make_envelope
 from minqing.outbox import add_event
 from minqing.vocabulary import OPEN_STATUSES
-from services.intake import directory, duplicates
+from services.intake import directory, duplicates, hot_issues
 from services.intake.models import Case, ReferenceCounter, TimelineEntry
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
@@ -169,6 +169,8 @@ def register_case(
             ),
         )
     session.flush()
+    if emit:
+        hot_issues.check(session, case, now)
     metrics.CASES_REGISTERED.labels(community.code, case.channel).inc()
     return case
 

@@ -8,7 +8,7 @@ whose `version` is not newer than what the ledger has applied changes nothing bu
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import and_, false, or_, select
 from sqlalchemy.orm import Session
@@ -171,7 +171,7 @@ def apply_event(session: Session, case: Case, envelope: dict) -> bool:
     data = envelope["data"]
     actor = data.get("actor") or data.get("recorded_by")
     detail = {
-        k: (v.isoformat() if isinstance(v, datetime) else v)
+        k: (v.isoformat() if isinstance(v, (datetime, date)) else v)
         for k, v in data.items()
         if k not in ("actor", "recorded_by", "state")
     }

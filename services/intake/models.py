@@ -161,3 +161,15 @@ class TimelineEntry(Base):
     time: Mapped[datetime] = mapped_column(Stamp)
     actor: Mapped[dict | None] = mapped_column(JSON)
     detail: Mapped[dict] = mapped_column(JSON, default=dict)
+
+
+class HotIssue(Base):
+    """A category that keeps coming back in one community (热点问题): material for a joint meeting."""
+
+    __tablename__ = "hot_issues"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    community: Mapped[str] = mapped_column(ForeignKey("communities.code"), index=True)
+    category: Mapped[str] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(12), default="open")
+    case_ids: Mapped[list] = mapped_column(JSON, default=list)
+    detected_at: Mapped[datetime] = mapped_column(Stamp)

@@ -35,6 +35,12 @@ STEPS: dict[str, Step] = {
     "bureau_return": Step(("escalated", "bureau_accepted"), "returned", "case.bureau_returned"),
     "bureau_resolve": Step(("escalated", "bureau_accepted"), "resolved", "case.resolved"),
     "reopen": Step(REOPENABLE, "reopened", "case.reopened"),
+    # a claimed project's completion answers every linked case that is still open, wherever it stands
+    "resolve_by_project": Step(
+        ("registered", "classified", "returned", "reopened", "awaiting_supplement") + WORKING,
+        "resolved",
+        "case.resolved",
+    ),
 }
 
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, MetaData, String, Text
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, MetaData, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from minqing.db import UTCDateTime
@@ -158,3 +158,58 @@ class WebhookDelivery(Base):
     attempts: Mapped[list] = mapped_column(JSON, default=list)
     next_attempt_at: Mapped[datetime | None] = mapped_column(Stamp, index=True)
     created_at: Mapped[datetime] = mapped_column(Stamp)
+
+
+class HotIssue(Base):
+    """Routing's copy of a hot issue intake detected, to put on a joint meeting's agenda."""
+
+    __tablename__ = "hot_issues"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    community: Mapped[str] = mapped_column(String(40), index=True)
+    category: Mapped[str] = mapped_column(String(40))
+    title: Mapped[str | None] = mapped_column(String(200))
+    case_ids: Mapped[list] = mapped_column(JSON, default=list)
+    status: Mapped[str] = mapped_column(String(12), default="open")  # open, on_agenda, claimed, done
+    detected_at: Mapped[datetime] = mapped_column(Stamp)
+
+
+class Meeting(Base):
+    """A joint meeting (联席会议 / 社区党建议事会) of the community party committee and resident units."""
+
+    __tablename__ = "meetings"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    community: Mapped[str] = mapped_column(String(40), index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    held_at: Mapped[datetime] = mapped_column(Stamp)
+    attending_units: Mapped[list] = mapped_column(JSON, default=list)
+    minutes: Mapped[str | None] = mapped_column(Text)
+    decisions: Mapped[list] = mapped_column(JSON, default=list)
+    convened_by: Mapped[str] = mapped_column(String(120))
+
+
+class AgendaItem(Base):
+    __tablename__ = "agenda_items"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    meeting_id: Mapped[str] = mapped_column(ForeignKey("meetings.id"), index=True)
+    hot_issue_id: Mapped[str | None] = mapped_column(ForeignKey("hot_issues.id"))
+    title: Mapped[str] = mapped_column(String(200))
+    case_ids: Mapped[list] = mapped_column(JSON, default=list)
+    status: Mapped[str] = mapped_column(String(12), default="open")  # open, claimed
+
+
+class Project(Base):
+    """An agenda item a unit claimed (认领) as a project: owner, milestones, deadline, linked cases."""
+
+    __tablename__ = "projects"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    community: Mapped[str] = mapped_column(String(40), index=True)
+    item_id: Mapped[str] = mapped_column(ForeignKey("agenda_items.id"), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    units: Mapped[list] = mapped_column(JSON)
+    owner: Mapped[str] = mapped_column(String(60))
+    milestones: Mapped[list] = mapped_column(JSON, default=list)
+    deadline: Mapped[date | None] = mapped_column(Date)
+    case_ids: Mapped[list] = mapped_column(JSON, default=list)
+    status: Mapped[str] = mapped_column(String(12), default="active")  # active, completed
+    summary: Mapped[str | None] = mapped_column(Text)
+    completed_at: Mapped[datetime | None] = mapped_column(Stamp)

@@ -143,3 +143,78 @@ class DeliveryOut(Schema):
     attempts = fields.List(fields.Dict())
     next_attempt_at = fields.AwareDateTime(allow_none=True)
     created_at = fields.AwareDateTime()
+
+
+class AgendaIn(Schema):
+    hot_issue = fields.Str(load_default=None, validate=validate.Length(max=32))
+    title = text(200, required=False, load_default=None)
+
+
+class MeetingIn(Schema):
+    title = text(200)
+    held_at = fields.AwareDateTime(required=True)
+    attending_units = fields.List(fields.Str(validate=CODE), required=True, validate=validate.Length(min=1))
+    agenda = fields.List(fields.Nested(AgendaIn), required=True, validate=validate.Length(min=1, max=50))
+    minutes = text(20000, required=False, load_default=None)
+    decisions = fields.List(fields.Str(validate=validate.Length(max=500)), load_default=list)
+
+
+class AgendaOut(Schema):
+    id = fields.Str()
+    hot_issue_id = fields.Str(allow_none=True)
+    title = fields.Str()
+    case_ids = fields.List(fields.Str())
+    status = fields.Str()
+
+
+class MeetingOut(Schema):
+    id = fields.Str()
+    community = fields.Str()
+    title = fields.Str()
+    held_at = fields.AwareDateTime()
+    attending_units = fields.List(fields.Str())
+    minutes = fields.Str(allow_none=True)
+    decisions = fields.List(fields.Str())
+    agenda = fields.List(fields.Nested(AgendaOut))
+
+
+class Milestone(Schema):
+    title = text(200)
+    due = fields.Date(required=True)
+
+
+class ClaimIn(Schema):
+    units = fields.List(fields.Str(validate=CODE), required=True, validate=validate.Length(min=1))
+    owner = text(60)
+    title = text(200, required=False, load_default=None)
+    milestones = fields.List(fields.Nested(Milestone), load_default=list)
+    deadline = fields.Date(load_default=None)
+
+
+class CompleteIn(Schema):
+    summary = text(2000)
+
+
+class ProjectOut(Schema):
+    id = fields.Str()
+    community = fields.Str()
+    title = fields.Str()
+    units = fields.List(fields.Str())
+    owner = fields.Str()
+    milestones = fields.List(fields.Dict())
+    deadline = fields.Date(allow_none=True)
+    case_ids = fields.List(fields.Str())
+    status = fields.Str()
+    summary = fields.Str(allow_none=True)
+    completed_at = fields.AwareDateTime(allow_none=True)
+    resolved_cases = fields.List(fields.Str())
+
+
+class HotIssueOut(Schema):
+    id = fields.Str()
+    community = fields.Str()
+    category = fields.Str()
+    title = fields.Str(allow_none=True)
+    case_ids = fields.List(fields.Str())
+    status = fields.Str()
+    detected_at = fields.AwareDateTime()

@@ -20,9 +20,9 @@ from minqing.handlers import event_handler
 from minqing.outbox import OutboxRelay, claim_inbox, idempotent, outbox_status
 from minqing.rpc import boundary, load
 from services.intake.directory import can_see
-from services.routing import machine, public, roster, scanner, workflow
+from services.routing import machine, meetings, public, roster, scanner, workflow
 from services.routing import schemas as s
-from services.routing.models import Bureau, RoutedCase, WebhookDelivery
+from services.routing.models import Bureau, HotIssue, Meeting, RoutedCase, WebhookDelivery
 
 NAME = "routing"
 ROSTER = {"members": (s.MemberIn, s.MemberOut), "units": (s.UnitIn, s.UnitOut), "advisers": (s.AdviserIn, s.AdviserOut)}
@@ -192,7 +192,74 @@ class RoutingService:
                 self._in_scope(scope, case.community)
             return case_view(case)
 
+    # --- joint meetings and claims ------------------------------------------------------------------
+    @rpc
+    @boundary(NAME)
+    def hot_issues(self, community, scope):
+        self._in_scope(load(s.Scope(), scope), community)
+        with self.db.transaction() as session:
+            rows = session.scalars(
+                select(HotIssue).where(HotIssue.community == community).order_by(HotIssue.detected_at.desc())
+            )
+            return s.HotIssueOut(many=True).dump(rows)
+
+    @rpc
+    @boundary(NAME)
+    def convene_meeting(self, community, payload, scope, idem=None):
+        def produce(session, data, scope):
+            self._in_scope(scope, community)
+            meeting = meetings.convene(session, community, data, workflow.actor_of(scope))
+            return s.MeetingOut().dump(meetings.meeting_view(session, meeting))
+
+        return self._write(s.MeetingIn, payload, scope, idem, produce)
+
+    @rpc
+    @boundary(NAME)
+    def get_meeting(self, meeting_id, scope):
+        scope = load(s.Scope(), scope)
+        with self.db.transaction() as session:
+            meeting = session.get(Meeting, meeting_id)
+            if meeting is None or not can_see(scope, meeting.community):
+                raise NotFound(f"meeting {meeting_id!r} not found")
+            return s.MeetingOut().dump(meetings.meeting_view(session, meeting))
+
+    @rpc
+    @boundary(NAME)
+    def claim_item(self, item_id, payload, scope, idem=None):
+        def produce(session, data, scope):
+            project = meetings.claim(session, item_id, data, workflow.actor_of(scope), now())
+            self._in_scope(scope, project.community)
+            return s.ProjectOut().dump(project)
+
+        return self._write(s.ClaimIn, payload, scope, idem, produce)
+
+    @rpc
+    @boundary(NAME)
+    def complete_project(self, project_id, payload, scope, idem=None):
+        def produce(session, data, scope):
+            self._in_scope(scope, meetings.get_project(session, project_id).community)
+            result = meetings.complete(session, project_id, data["summary"], workflow.actor_of(scope), now())
+            return s.ProjectOut().dump(result["project"]) | {"resolved_cases": result["resolved_cases"]}
+
+        return self._write(s.CompleteIn, payload, scope, idem, produce)
+
+    @rpc
+    @boundary(NAME)
+    def get_project(self, project_id, scope):
+        scope = load(s.Scope(), scope)
+        with self.db.transaction() as session:
+            project = meetings.get_project(session, project_id)
+            self._in_scope(scope, project.community)
+            return s.ProjectOut().dump(project)
+
     # --- events ------------------------------------------------------------------------------------
+    @event_handler("intake", "hot_issue.detected")
+    def on_hot_issue(self, body):
+        envelope = load_envelope(body)
+        with self.db.transaction() as session:
+            if claim_inbox(session, "routing.hot_issues", envelope["id"]):
+                meetings.record_hot_issue(session, envelope)
+
     @event_handler("intake", "case.registered")
     def on_case_registered(self, body):
         envelope = load_envelope(body)
