@@ -4,6 +4,7 @@ CPU accounting per party from /proc, a PostgreSQL wait sampler and a py-spy summ
 from __future__ import annotations
 
 import http.client
+import json
 import os
 import secrets
 import shutil
@@ -33,9 +34,9 @@ def pct(values: list[float], q: float) -> float:
 
 
 # --- CPU per party, in % of one core ---------------------------------------------------------------------
-def cpu_snapshot(pids: dict[str, int]) -> dict[str, float]:
-    ticks: Counter = Counter()
-    named = {pid: name for name, pid in pids.items()}
+def cpu_snapshot(pids: dict[str, int]) -> dict:
+    """CPU seconds so far: per process of interest (the named pids, PostgreSQL's, RabbitMQ's) and machine-wide."""
+    procs, named, hz = {}, {pid: name for name, pid in pids.items()}, os.sysconf("SC_CLK_TCK")
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -46,17 +47,21 @@ def cpu_snapshot(pids: dict[str, int]) -> dict[str, float]:
         comm, fields = raw[raw.index("(") + 1 : raw.rindex(")")], raw[raw.rindex(")") + 2 :].split()
         group = named.get(int(entry)) or {"postgres": "postgres", "beam.smp": "rabbitmq"}.get(comm)
         if group:
-            ticks[group] += int(fields[11]) + int(fields[12])  # utime + stime, all threads
-    cpu = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
-    ticks["machine"] = sum(cpu) - cpu[3] - cpu[4]  # everything but idle and iowait
-    return {k: v / os.sysconf("SC_CLK_TCK") for k, v in ticks.items()} | {"t": time.monotonic()}
+            procs[int(entry)] = (group, (int(fields[11]) + int(fields[12])) / hz)  # utime + stime, all threads
+    cpu = [int(x) / hz for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    # machine: everything but idle and iowait; irq: interrupts, e.g. the loopback network's softirq work
+    return {"procs": procs, "machine": sum(cpu) - cpu[3] - cpu[4], "irq": cpu[5] + cpu[6], "t": time.monotonic()}
 
 
 def cpu_usage(before: dict, after: dict) -> dict[str, int]:
-    """% of one core per party; 'other' is what the rest of the machine (e.g. someone's test run) used."""
-    elapsed = after["t"] - before["t"]
-    usage = {k: round(100 * (after[k] - before.get(k, 0)) / elapsed) for k in after if k != "t"}
-    return usage | {"other": usage["machine"] - sum(v for k, v in usage.items() if k != "machine")}
+    """% of one core per party between two snapshots (processes that exit in between are not counted);
+    'other' is what the rest of the machine used, e.g. someone else's test run."""
+    elapsed, usage = after["t"] - before["t"], Counter()
+    for pid, (group, seconds) in after["procs"].items():
+        usage[group] += seconds - before["procs"].get(pid, (group, 0.0))[1]
+    usage = dict(usage) | {k: after[k] - before[k] for k in ("machine", "irq")}
+    usage["other"] = usage["machine"] - sum(v for k, v in usage.items() if k != "machine")
+    return {k: round(100 * v / elapsed) for k, v in usage.items()}
 
 
 class WaitSampler:
@@ -104,7 +109,10 @@ def closed_loop(clients: list, duration: float, pids: dict[str, int], warmup: fl
         op, close = clients[i]
         try:
             while not STOP.is_set() and (t0 := time.perf_counter()) < stop_at:
-                error = op()
+                try:
+                    error = op()
+                except Exception as exc:  # counted, not fatal: the run goes on
+                    error = type(exc).__name__
                 t1 = time.perf_counter()
                 if warm_until <= t1 <= stop_at:
                     errors[i].update([error]) if error else lats[i].append(t1 - t0)
@@ -148,28 +156,39 @@ def rabbitmqctl(*args: str) -> None:
 
 
 class Platform:
-    """A private vhost and database, migrated and seeded, with intake and gateway running against them."""
+    """A private vhost and databases, migrated and seeded, with the services and the gateway running on them.
 
-    def __init__(self, pg_admin: str):
+    `services` are the backend services to start (intake, and whatever else minqing.config.SERVICES lists);
+    every service in SERVICES gets a database of its own: minqing_bench_<run> for intake,
+    minqing_bench_<run>_<service> for the others."""
+
+    def __init__(self, pg_admin: str, services: list[str]):
+        from minqing.config import SERVICES
+
         run = secrets.token_hex(4)
-        self.pg_admin, self.vhost, self.db = pg_admin, f"minqing-bench-{run}", f"minqing_bench_{run}"
-        self.db_url = pg_admin.rsplit("/", 1)[0] + "/" + self.db
+        self.pg_admin, self.services, self.vhost = pg_admin, services, f"minqing-bench-{run}"
+        self.dbs = {s: f"minqing_bench_{run}" + ("" if s == "intake" else f"_{s}") for s in SERVICES}
+        self.db, self.db_url = self.dbs["intake"], self.url(self.dbs["intake"])
         self.amqp_uri = f"amqp://guest:guest@127.0.0.1:5672/{quote(self.vhost, safe='')}"
         self.var = Path(tempfile.mkdtemp(prefix="minqing-bench-"))
         self.port, self.secret = free_port(), secrets.token_urlsafe(32)
         self.procs: dict[str, subprocess.Popen] = {}
         self.env = os.environ | {
             "MINQING_AMQP_URI": self.amqp_uri,
-            "MINQING_INTAKE_DB_URL": self.db_url,
             "MINQING_VAR_DIR": str(self.var),
             "MINQING_HTTP_PORT": str(self.port),
-            "MINQING_INTAKE_METRICS_PORT": str(free_port()),
             "MINQING_RATE_LIMIT_PER_MINUTE": "0",
             "MINQING_LOG_LEVEL": "WARNING",
             "MINQING_JWT_SECRET": self.secret,
             "PYTHONWARNINGS": "ignore::DeprecationWarning",
         }
-        self.vhost_made = self.db_made = False
+        for service, db in self.dbs.items():
+            self.env[f"MINQING_{service.upper()}_DB_URL"] = self.url(db)
+            self.env[f"MINQING_{service.upper()}_METRICS_PORT"] = str(free_port())
+        self.vhost_made, self.dbs_made = False, []
+
+    def url(self, db: str) -> str:
+        return self.pg_admin.rsplit("/", 1)[0] + "/" + db
 
     def admin_sql(self, sql: str) -> None:
         conn = psycopg2.connect(self.pg_admin)
@@ -183,14 +202,15 @@ class Platform:
         self.vhost_made = True
         rabbitmqctl("add_vhost", self.vhost)
         rabbitmqctl("set_permissions", "-p", self.vhost, "guest", ".*", ".*", ".*")
-        self.db_made = True
-        self.admin_sql(f'CREATE DATABASE "{self.db}"')
+        for db in self.dbs.values():
+            self.dbs_made.append(db)
+            self.admin_sql(f'CREATE DATABASE "{db}"')
         for args in (["migrate"], ["seed-demo", "--quiet"]):
             command = [sys.executable, "-m", "minqing.cli", *args]
             done = subprocess.run(command, env=self.env, cwd=ROOT, capture_output=True, text=True, timeout=300)
             if done.returncode:
                 raise RuntimeError(f"minqing {args[0]} failed:\n{done.stdout}\n{done.stderr}")
-        for name in ("intake", "gateway"):
+        for name in [*self.services, "gateway"]:
             log = open(self.var / f"{name}.log", "w")  # noqa: SIM115  the child writes to it until it stops
             command = [sys.executable, "-m", "minqing.serve", name]
             # own session: a Ctrl-C reaches only the bench, which then stops the services in order
@@ -198,19 +218,23 @@ class Platform:
                                                 start_new_session=True)  # fmt: skip
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline and all(p.poll() is None for p in self.procs.values()):
-            if self.get("/readyz") == 200:
+            status, body = self.get("/readyz")
+            checks = body.get("checks", {}) if isinstance(body, dict) else {}
+            # ready, or ready as far as the services we started go (the gateway checks every service)
+            if status == 200 or (checks and all(checks.get(s) == "ok" for s in ["broker", *self.services])):
                 return
             time.sleep(0.5)
         logs = "\n".join(f"--- {n}.log\n" + (self.var / f"{n}.log").read_text()[-3000:] for n in self.procs)
         raise RuntimeError(f"services did not become ready\n{logs}")
 
-    def get(self, path: str) -> int:
+    def get(self, path: str) -> tuple[int, object]:
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
         try:
             conn.request("GET", path)
-            return conn.getresponse().status
-        except (OSError, http.client.HTTPException):
-            return 0
+            resp = conn.getresponse()
+            return resp.status, json.loads(resp.read() or b"null")
+        except (OSError, http.client.HTTPException, ValueError):
+            return 0, None
         finally:
             conn.close()
 
@@ -227,14 +251,12 @@ class Platform:
             except subprocess.TimeoutExpired:
                 p.kill()
                 p.wait()
-        undo = [
-            (self.db_made, lambda: self.admin_sql(f'DROP DATABASE IF EXISTS "{self.db}" WITH (FORCE)')),
-            (self.vhost_made, lambda: rabbitmqctl("delete_vhost", self.vhost)),
-        ]
-        for made, action in undo:
+        undo = [lambda db=db: self.admin_sql(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)') for db in self.dbs_made]
+        if self.vhost_made:
+            undo.append(lambda: rabbitmqctl("delete_vhost", self.vhost))
+        for action in undo:
             try:
-                if made:
-                    action()
+                action()
             except Exception as exc:  # keep cleaning up the rest
                 print(f"cleanup failed: {exc}", file=sys.stderr)
         for log in self.var.glob("*.log"):

@@ -1,11 +1,12 @@
 """Intake benchmark: how many case registrations per second the platform takes, and at what latency.
 
     python bench/intake.py [--clients 1,8,32] [--duration 15] [--pg-url postgresql://postgres@127.0.0.1:5432/postgres]
-                           [--baseline-duration 5] [--profile]
+                           [--baseline-duration 5] [--services intake,...] [--profile]
 
-Everything runs on this machine, so the client, both services, RabbitMQ and PostgreSQL share its cores.
-It creates a private RabbitMQ vhost and PostgreSQL database, migrates and seeds the demo data, starts
-`minqing.serve intake` and `minqing.serve gateway`, and removes all of it at the end (also on Ctrl-C/error).
+Everything runs on this machine: the client, the services, RabbitMQ and PostgreSQL share its cores.
+It creates a private RabbitMQ vhost and PostgreSQL databases, migrates and seeds the demo data, starts
+`python -m minqing.serve <service>` for every backend service (minqing.config.SERVICES, or --services)
+and the gateway, and removes all of it at the end, also on Ctrl-C or an error.
 
 1. Registrations: POST /api/v1/cases (gateway → nameko RPC over RabbitMQ → intake → PostgreSQL commit),
    closed loop, N keep-alive clients (threads + http.client) for --duration s after a 2 s warm-up:
@@ -17,7 +18,7 @@ It creates a private RabbitMQ vhost and PostgreSQL database, migrates and seeds 
        durable queue, consume it and ack (closed loop per client, one connection and queue each);
    (b) raw PostgreSQL: one INSERT + COMMIT per row into a table as wide as a case row (one connection each).
    The ratios say how far the platform is from what the broker and the database allow on this machine.
-4. --profile: py-spy samples intake and gateway for 10 s under 8 clients (bench/results-profile.txt).
+4. --profile: py-spy samples every service process for 10 s under 8 clients (bench/results-profile.txt).
 
 Results: a table on stdout, bench/results-intake.md and bench/results-intake.json.
 """
@@ -41,6 +42,8 @@ from urllib.parse import urlencode
 import psycopg2
 from harness import STOP, Platform, WaitSampler, closed_loop, cpu_snapshot, cpu_usage, pct, spy, top_frames
 from kombu import Connection
+
+from minqing.config import SERVICES
 
 HERE = Path(__file__).resolve().parent
 TARGET_RATE, TARGET_P99_MS = 300, 150
@@ -135,6 +138,16 @@ def pg_client(url: str, seed: int):
 
 
 # --- measurements ----------------------------------------------------------------------------------------
+def call(conn: http.client.HTTPConnection, method: str, path: str, headers: dict, body=None) -> tuple[int, dict]:
+    try:
+        conn.request(method, path, body and json.dumps(body, ensure_ascii=False).encode(), headers)
+        resp = conn.getresponse()
+        return resp.status, json.loads(resp.read() or b"{}")
+    except (OSError, http.client.HTTPException, ValueError) as exc:
+        conn.close()  # reconnects on the next request
+        return 0, {"error": repr(exc)}
+
+
 def visibility(port: int, token: str, samples: int = 20) -> dict:
     """POST a case, then poll the ledger for its reference: POST start → first listing that shows it."""
     rng, conn = random.Random(99), http.client.HTTPConnection("127.0.0.1", port, timeout=30)
@@ -144,18 +157,14 @@ def visibility(port: int, token: str, samples: int = 20) -> dict:
         if STOP.is_set():
             break
         t0 = time.perf_counter()
-        conn.request("POST", "/api/v1/cases", json.dumps(case_body(rng), ensure_ascii=False).encode(), headers)
-        resp = conn.getresponse()
-        case = json.loads(resp.read())
-        if resp.status != 201:
+        status, case = call(conn, "POST", "/api/v1/cases", headers, case_body(rng))
+        if status != 201:
             failed += 1
             continue
         query = urlencode({"community": "maxian", "q": case["reference"]})
         for n in range(1, 501):  # about 5 s at most
-            conn.request("GET", f"/api/v1/cases?{query}", headers=headers)
-            resp = conn.getresponse()
-            items = json.loads(resp.read()).get("items", []) if resp.status == 200 else []
-            if any(item["id"] == case["id"] for item in items):
+            status, page = call(conn, "GET", f"/api/v1/cases?{query}", headers)
+            if status == 200 and any(item["id"] == case["id"] for item in page["items"]):
                 visible.append(time.perf_counter() - t0)
                 polls.append(n)
                 break
@@ -170,7 +179,7 @@ def visibility(port: int, token: str, samples: int = 20) -> dict:
 
 def profile(port: int, token: str, pids: dict[str, int], seconds: int = 10) -> str:
     out = Path(tempfile.mkdtemp(prefix="minqing-bench-spy-"))
-    spies = {name: spy(pids[name], seconds, out / name) for name in ("intake", "gateway")}
+    spies = {name: spy(pid, seconds, out / name) for name, pid in pids.items() if name != "bench-client"}
     load = closed_loop([http_client(port, token, 7000 + i) for i in range(8)], seconds, pids, warmup=0.5)
     report = [f"py-spy, {seconds} s at 100 Hz, under: {json.dumps(load)}"]
     for name, process in spies.items():
@@ -183,14 +192,12 @@ def profile(port: int, token: str, pids: dict[str, int], seconds: int = 10) -> s
 
 
 # --- report ----------------------------------------------------------------------------------------------
-CPU_KEYS = ("intake", "gateway", "postgres", "rabbitmq", "bench-client", "other", "machine")
-
-
 def markdown(results: dict) -> str:
+    cpu_keys = [*results["processes"], "postgres", "rabbitmq", "bench-client", "irq", "other", "machine"]
     rows = [
         "| clients | reg/s | p50 ms | p99 ms | max ms | errors | kombu rt/s (p50/p99 ms) | PG commits/s (p99 ms) "
         "| reg ÷ kombu | reg ÷ PG | intake DB conns: lock-wait / active / idle-in-tx "
-        "| CPU % of a core: " + " / ".join(CPU_KEYS) + " |",
+        "| CPU % of a core: " + " / ".join(cpu_keys) + " |",
         "|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---|---|",
     ]
     met = False
@@ -198,21 +205,42 @@ def markdown(results: dict) -> str:
         met |= reg["rate"] >= TARGET_RATE and reg["p99_ms"] < TARGET_P99_MS
         errors = ", ".join(f"{k}: {v}" for k, v in reg["errors"].items()) or "0"
         conns = " / ".join(str(v) for v in reg["db_connections_avg"].values())
-        cpu = " / ".join(str(reg["cpu_pct_of_core"].get(k, 0)) for k in CPU_KEYS)
+        cpu = " / ".join(str(reg["cpu_pct_of_core"].get(k, 0)) for k in cpu_keys)
         rows.append(
             f"| {reg['clients']} | {reg['rate']} | {reg['p50_ms']} | {reg['p99_ms']} | {reg['max_ms']} | {errors} "
             f"| {mq['rate']} ({mq['p50_ms']}/{mq['p99_ms']}) | {pg['rate']} ({pg['p99_ms']}) "
             f"| {reg['rate'] / mq['rate']:.3f} | {reg['rate'] / pg['rate']:.3f} | {conns} | {cpu} |"
         )
+    rows.append("")
+    for reg in results["registrations"]:
+        cpu = reg["cpu_pct_of_core"]
+        ms = {k: 10 * cpu.get(k, 0) / max(reg["rate"], 0.1) for k in [*results["processes"], "postgres", "rabbitmq"]}
+        rows.append(
+            f"- CPU per registration at {reg['clients']} client(s): "
+            + ", ".join(f"{k} {v:.1f} ms" for k, v in ms.items())
+            + f"; together {sum(ms.values()):.1f} ms, so {results['cpus']} cores allow at most "
+            f"{1000 * results['cpus'] / max(sum(ms.values()), 0.1):.0f} reg/s"
+        )
     vis = results["visibility"]
     return "\n".join(rows + [
-        "",
-        f"register → visible in the ledger (1 client, {vis['samples']} samples): p50 {vis['p50_ms']} ms, "
+        f"- register → visible in the ledger (1 client, {vis['samples']} samples): p50 {vis['p50_ms']} ms, "
         f"p99 {vis['p99_ms']} ms; visible at the first poll: {vis['max_polls'] == 1}; failed: {vis['failed']}",
-        f"machine busy before the run (outside load): {results['machine_busy_before_pct']}% of a core",
-        f"target: ≥ {TARGET_RATE} registrations/s with p99 < {TARGET_P99_MS} ms at one concurrency level: "
+        f"- machine busy before the run (outside load): {results['machine_busy_before_pct']}% of a core",
+        f"- target: ≥ {TARGET_RATE} registrations/s with p99 < {TARGET_P99_MS} ms at one concurrency level: "
         + ("MET" if met else "NOT MET"),
     ])  # fmt: skip
+
+
+def quiet_machine(wait: float = 60, busy_pct: int = 30) -> int:
+    """Waits (up to `wait` s) until the machine is nearly idle; returns how busy it was, in % of a core."""
+    deadline = time.monotonic() + wait
+    while True:
+        before = cpu_snapshot({})
+        time.sleep(1)
+        busy = cpu_usage(before, cpu_snapshot({}))["machine"]
+        if busy < busy_pct or time.monotonic() > deadline:
+            return busy
+        print(f"waiting for the machine to quieten down: {busy}% of a core busy")
 
 
 def interrupted(signum, frame):
@@ -225,18 +253,22 @@ def main() -> int:
     parser.add_argument("--duration", type=float, default=15, help="measured seconds per level (after 2 s warm-up)")
     parser.add_argument("--baseline-duration", type=float, default=5, help="measured seconds per baseline level")
     parser.add_argument("--pg-url", default="postgresql://postgres@127.0.0.1:5432/postgres", help="an admin URL")
-    parser.add_argument("--profile", action="store_true", help="py-spy intake and gateway under 8 clients")
+    parser.add_argument("--services", help=f"backend services to start (default: all of {','.join(SERVICES)})")
+    parser.add_argument("--profile", action="store_true", help="py-spy every service process under 8 clients")
     args = parser.parse_args()
     levels = [int(x) for x in args.clients.split(",")]
     signal.signal(signal.SIGTERM, interrupted)
-    idle = cpu_snapshot({})
-    time.sleep(1)
     results: dict = {"started": datetime.now(UTC).isoformat(timespec="seconds"), "args": vars(args)}
-    results |= {"cpus": os.cpu_count(), "machine_busy_before_pct": cpu_usage(idle, cpu_snapshot({}))["machine"]}
-    platform, started = Platform(args.pg_url), time.monotonic()
+    results |= {"cpus": os.cpu_count(), "machine_busy_before_pct": quiet_machine()}
+    services = args.services.split(",") if args.services else list(SERVICES)
+    results["processes"] = [*services, "gateway"]
+    platform, started = Platform(args.pg_url, services), time.monotonic()
     try:
+        print(
+            f"setting up: vhost {platform.vhost}, database {platform.db}, processes {', '.join(results['processes'])}"
+        )
         platform.start()
-        print(f"platform up in {time.monotonic() - started:.0f} s: vhost {platform.vhost}, database {platform.db}")
+        print(f"platform up in {time.monotonic() - started:.0f} s")
         from gateway.auth import mint
 
         token, pids = mint(platform.secret, "bench", "community_admin", ["maxian"]), platform.pids()
@@ -266,7 +298,8 @@ def main() -> int:
         table = markdown(results)
         print("\n" + table)
         (HERE / "results-intake.json").write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
-        title = f"# Intake benchmark, {results['started']}, {results['cpus']} CPUs, {args.duration:g} s per level"
+        title = f"# Intake benchmark, {results['started']}: {results['cpus']} CPUs, {args.duration:g} s per level, "
+        title += "processes " + ", ".join(results["processes"])
         (HERE / "results-intake.md").write_text(f"{title}\n\n{table}\n")
         return 0
     except KeyboardInterrupt:
@@ -274,6 +307,8 @@ def main() -> int:
         return 130
     finally:
         STOP.set()
+        for sig in (signal.SIGINT, signal.SIGTERM):  # a second Ctrl-C must not cut the clean-up short
+            signal.signal(sig, signal.SIG_IGN)
         platform.stop()
         print(f"cleaned up: vhost, database, processes (total {time.monotonic() - started:.0f} s)")
 
