@@ -48,12 +48,22 @@ def cmd_seed_demo(args) -> int:
 
     from minqing.db import UnitOfWork, make_engine
     from minqing.migrate import upgrade_all
-    from services.intake import demo
+    from minqing.outbox import take_unsent
+    from services.intake import demo as intake_demo
+    from services.routing import demo as routing_demo
 
     upgrade_all()
-    uow = UnitOfWork(make_engine(settings.db_url("intake")))
-    with tqdm(desc="demo cases", unit="case", disable=args.quiet) as bar, uow.transaction() as session:
-        counts = demo.load(session, datetime.now(UTC), progress=bar.update)
+    now = datetime.now(UTC)
+    intake = UnitOfWork(make_engine(settings.db_url("intake")))
+    routing = UnitOfWork(make_engine(settings.db_url("routing")))
+    with tqdm(desc="demo cases", unit="case", disable=args.quiet) as bar, intake.transaction() as session:
+        counts = intake_demo.load(session, now, progress=bar.update)
+        cases = intake_demo.cases_for_routing(session)
+    with routing.transaction() as session:
+        counts |= routing_demo.load(session, cases, now)
+        # the demo year is history: its events go straight into the ledger, not to the broker
+        with intake.transaction() as ledger_session:
+            counts["ledger_events"] = intake_demo.apply_events(ledger_session, take_unsent(session, "routing"))
     print("demo data loaded (new rows): " + ", ".join(f"{k} {v}" for k, v in counts.items()))
     return 0
 

@@ -148,6 +148,17 @@ def idempotent(session: Session, principal: str, key: str | None, fingerprint: s
     return response
 
 
+def take_unsent(session: Session, source: str) -> list[dict]:
+    """Mark every unpublished event of `source` as sent and return them (for loading history in bulk)."""
+    rows = session.execute(
+        select(OUTBOX.c.seq, OUTBOX.c.body)
+        .where(OUTBOX.c.sent_at.is_(None), OUTBOX.c.source == source)
+        .order_by(OUTBOX.c.seq)
+    ).all()
+    session.execute(update(OUTBOX).where(OUTBOX.c.seq.in_([r.seq for r in rows])).values(sent_at=now()))
+    return [json.loads(r.body) for r in rows]
+
+
 def outbox_status(session: Session) -> dict:
     outbox = OUTBOX
     pending, oldest = session.execute(

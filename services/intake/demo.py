@@ -12,7 +12,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from services.intake import cases, demo_content, directory
+from minqing.events import load_envelope
+from minqing.outbox import claim_inbox
+from services.intake import cases, demo_content, directory, ledger
 from services.intake.models import Building, Case, Community, District, Grid, ResidentUnit
 
 DEMO_SCOPE = {"sub": "demo-loader", "role": "district_admin", "communities": ["*"], "bureau": None}
@@ -70,3 +72,34 @@ def _load_cases(session: Session, community: str, now: datetime, progress) -> in
         if progress:
             progress(1)
     return len(fresh)
+
+
+def cases_for_routing(session: Session) -> list[dict]:
+    """The demo cases as routing's `case.registered` data would carry them."""
+    rows = session.scalars(select(Case).where(Case.demo_key.is_not(None)).order_by(Case.registered_at))
+    return [
+        {
+            "id": c.id,
+            "community": c.community,
+            "reference": c.reference,
+            "title": c.title,
+            "description": c.description,
+            "category": c.category,
+            "grid": c.grid,
+            "building": c.building,
+            "registered_at": c.registered_at,
+        }
+        for c in rows
+    ]
+
+
+def apply_events(session: Session, bodies: list[dict]) -> int:
+    """Feed routing's demo history into the ledger through the same code the live consumer runs."""
+    applied = 0
+    for body in bodies:
+        envelope = load_envelope(body)
+        case = session.get(Case, envelope["subject"])
+        if case is not None and claim_inbox(session, "intake.ledger", envelope["id"]):
+            ledger.apply_event(session, case, envelope)
+            applied += 1
+    return applied

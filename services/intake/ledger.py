@@ -194,13 +194,12 @@ def apply_event(session: Session, case: Case, envelope: dict) -> bool:
         return True
     if envelope["version"] <= case.state_version or envelope["type"] not in TRANSITIONS:
         return False
+    status, change = TRANSITIONS[envelope["type"]]
+    case.status = status
+    if change:
+        change(case, data)
     if data.get("state"):
         _take_state(case, data["state"])
-    else:
-        status, change = TRANSITIONS[envelope["type"]]
-        case.status = status
-        if change:
-            change(case, data)
     case.state_version = envelope["version"]
     case.updated_at = max(case.updated_at, envelope["time"])
     return True

@@ -45,6 +45,7 @@ def convene(session: Session, community: str, data: dict, actor: dict) -> Meetin
         convened_by=actor["id"],
     )
     session.add(meeting)
+    session.flush()  # no ORM relationship orders the inserts, and agenda items point at the meeting
     for index, item in enumerate(data["agenda"]):
         issue = None
         if item.get("hot_issue"):

@@ -36,6 +36,9 @@ def routing_key(type_: str, community: str, bureau: str | None) -> str:
 
 
 def cloudevent(envelope: dict, case: RoutedCase, bureau: str | None) -> bytes:
+    # status and deadline as of this event (its state snapshot), not as the case stands when published
+    state = envelope["data"].get("state") or {}
+    own = {k: v for k, v in envelope["data"].items() if k not in ("actor", "state", "deadline") and v is not None}
     data = {
         "case_id": case.id,
         "reference": case.reference,
@@ -43,10 +46,10 @@ def cloudevent(envelope: dict, case: RoutedCase, bureau: str | None) -> bytes:
         "title": case.title,
         "category": case.category,
         "bureau": bureau,
-        "status": case.status,
-        "deadline": case.deadline.isoformat() if case.deadline else None,
+        "status": state.get("status", case.status),
+        "deadline": state.get("deadline"),
         "version": envelope["version"],
-        **{k: v for k, v in envelope["data"].items() if k not in ("actor",)},
+        **own,
     }
     event = CloudEvent(
         {
@@ -58,7 +61,7 @@ def cloudevent(envelope: dict, case: RoutedCase, bureau: str | None) -> bytes:
             "datacontenttype": "application/json",
             "specversion": "1.0",
         },
-        json.loads(json.dumps(data, ensure_ascii=False, default=str)),
+        json.loads(json.dumps(data, ensure_ascii=False, default=lambda value: value.isoformat())),
     )
     return JSONFormat().write(event)
 
@@ -83,7 +86,6 @@ def publish(amqp_uri: str, body: bytes, key: str) -> bool:
             declare=[PUBLIC_EXCHANGE],
             retry=True,
         )
-        conn.drain_events(timeout=0.05) if returned else None
     return not returned
 
 

@@ -274,6 +274,7 @@ class RoutingService:
             if claim_inbox(session, "routing.feedback", envelope["id"]):
                 case = workflow.get_case(session, envelope["subject"], lock=True)
                 case.reopen_count = envelope["data"]["reopen_count"]
+                case.bureau = None  # the community works a reopened case again
                 case.status, case.version = "reopened", max(case.version, envelope["version"])
 
     @event_handler("routing", "case.#")

@@ -241,6 +241,7 @@ def bureau_step(session, case, action, scope, reason, now, summary=None) -> Rout
             raise InvalidInput("a bureau returns a case with a reason", {"reason": ["required"]})
         data = {"bureau": case.bureau, "reason": reason}
         case.bureau = None
+        case.deadline = None  # back with the community, which reclassifies or reassigns it
     else:
         data = {"summary": summary or reason or ""}
     return _step(session, case, action, actor, reason, now, data)

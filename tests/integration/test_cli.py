@@ -25,7 +25,10 @@ def test_seed_demo_loads_the_pilot_on_the_embedded_default_idempotently(tmp_path
     assert main(["seed-demo", "--quiet"]) == 0
     assert main(["seed-demo", "--quiet"]) == 0
     second = capsys.readouterr().out.strip().splitlines()[-1]
-    assert second.endswith("communities 0, grids 0, buildings 0, households 0, resident_units 0, cases 0")
+    assert second.endswith(
+        "communities 0, grids 0, buildings 0, households 0, resident_units 0, cases 0, "
+        "routed 0, overdue 0, ledger_events 0"
+    )
 
     with UnitOfWork(make_engine(f"sqlite:///{tmp_path / 'intake.db'}")).transaction() as s:
 
@@ -39,6 +42,14 @@ def test_seed_demo_loads_the_pilot_on_the_embedded_default_idempotently(tmp_path
         assert set(channels) == {"online", "hotline", "mailbox", "deputies_studio", "home_visit", "forum"}
         refs = list(s.scalars(select(Case.reference).where(Case.community == "maxian")))
         assert len(set(refs)) == 692 and all(r.startswith("MX-") for r in refs)
+        # routed through the year: every handling type, mostly resolved, a few still open or overdue
+        types = Counter(s.scalars(select(Case.handling_type).where(Case.community == "maxian")))
+        assert set(types) == {"immediate", "supplement", "committed", "suggestion", "escalated"}
+        statuses = Counter(s.scalars(select(Case.status).where(Case.community == "maxian")))
+        assert statuses["resolved"] > 0.9 * 692 and statuses["registered"] == 0
+        assert 0 < s.scalar(select(func.count()).select_from(Case).where(Case.overdue.is_(True))) < 20
+        outcomes = Counter(s.scalars(select(Case.outcome).where(Case.handling_type == "suggestion")))
+        assert outcomes["adopted"] > 0 and outcomes["not_adopted"] > 0
 
 
 def test_import_households_from_xlsx_through_the_running_service(intake, directory, tmp_path, capsys):
