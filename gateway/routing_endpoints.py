@@ -71,6 +71,46 @@ def _roster_handlers():
     return adds, lists
 
 
+def _partial(schema_in):
+    """The same fields, all optional: what a PATCH may send."""
+
+    def __init__(self, *args, **kwargs):
+        schema_in.__init__(self, *args, partial=True, **kwargs)
+
+    return type(f"{schema_in.__name__}Patch", (schema_in,), {"__init__": __init__})
+
+
+def _roster_entry_handlers():
+    patches, deletes = {}, {}
+    for kind, (schema_in, schema_out) in ROSTER.items():
+        path = f"/api/v1/communities/<code>/roster/{kind}/<entry_id>"
+        partial = _partial(schema_in)
+
+        def patch(self, call, code, entry_id, kind=kind):
+            return self.routing.update_roster_entry(kind, code, entry_id, call.body, call.scope)
+
+        def delete(self, call, code, entry_id, kind=kind):
+            return self.routing.remove_roster_entry(kind, code, entry_id, call.scope)
+
+        patches[kind] = endpoint(
+            Route(
+                "PATCH",
+                path,
+                f"Change an entry of the {kind} roster",
+                ADMINS,
+                body=partial,
+                response=schema_out,
+                tags=ROUTING_TAGS,
+            )
+        )(patch)
+        deletes[kind] = endpoint(
+            Route(
+                "DELETE", path, f"Remove an entry of the {kind} roster (members: deactivate)", ADMINS, tags=ROUTING_TAGS
+            )
+        )(delete)
+    return patches, deletes
+
+
 def _action_handlers():
     handlers = {}
     for segment, (action, roles, schema, summary) in CASE_ACTIONS.items():
@@ -113,6 +153,7 @@ def _action_handlers():
 
 _ADD_ROSTER, _LIST_ROSTER = _roster_handlers()
 _CASE_ACTIONS, _BUREAU_ACTIONS = _action_handlers()
+_PATCH_ROSTER, _DELETE_ROSTER = _roster_entry_handlers()
 
 
 class RoutingEndpoints:
@@ -125,6 +166,14 @@ class RoutingEndpoints:
     @http("GET", "/api/v1/communities/<code>/roster/<any(members,units,advisers):kind>")
     def list_roster(self, request, code, kind):
         return _LIST_ROSTER[kind](self, request, code=code)
+
+    @http("PATCH", "/api/v1/communities/<code>/roster/<any(members,units,advisers):kind>/<entry_id>")
+    def patch_roster(self, request, code, kind, entry_id):
+        return _PATCH_ROSTER[kind](self, request, code=code, entry_id=entry_id)
+
+    @http("DELETE", "/api/v1/communities/<code>/roster/<any(members,units,advisers):kind>/<entry_id>")
+    def delete_roster(self, request, code, kind, entry_id):
+        return _DELETE_ROSTER[kind](self, request, code=code, entry_id=entry_id)
 
     @http("POST", "/api/v1/cases/<case_id>/<any(" + ",".join(f"'{a}'" for a in CASE_ACTIONS) + "):segment>")
     def case_action(self, request, case_id, segment):

@@ -6,7 +6,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from minqing import paging
-from minqing.errors import Conflict, InvalidInput
+from minqing.errors import Conflict, InvalidInput, NotFound
 from services.routing import calendar
 from services.routing.models import Adviser, Bureau, CommunitySettings, RosterMember, Rule, Unit
 from services.routing.public import new_webhook_secret
@@ -22,6 +22,31 @@ def add(session: Session, kind: str, community: str, data: dict):
     session.add(row)
     session.flush()
     return row
+
+
+def _get(session: Session, kind: str, community: str, entry_id: str):
+    row = session.get(KINDS[kind], entry_id)
+    if row is None or row.community != community:
+        raise NotFound(f"{kind[:-1]} {entry_id!r} not found")
+    return row
+
+
+def update(session: Session, kind: str, community: str, entry_id: str, changes: dict):
+    row = _get(session, kind, community, entry_id)
+    for key, value in changes.items():
+        setattr(row, key, value)
+    session.flush()
+    return row
+
+
+def remove(session: Session, kind: str, community: str, entry_id: str) -> None:
+    """Members are deactivated, not deleted: past cases and decisions still name them."""
+    row = _get(session, kind, community, entry_id)
+    if kind == "members":
+        row.active = False
+    else:
+        session.delete(row)
+    session.flush()
 
 
 def page(session: Session, kind: str, community: str, limit: int, cursor: str | None, specialty: str | None = None):

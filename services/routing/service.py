@@ -89,6 +89,24 @@ class RoutingService:
 
     @rpc
     @boundary(NAME)
+    def update_roster_entry(self, kind, community, entry_id, payload, scope):
+        schema_in, schema_out = ROSTER[kind]
+        changes, scope = load(schema_in(partial=True, exclude=("id",)), payload), load(s.Scope(), scope)
+        self._in_scope(scope, community)
+        with self.db.transaction() as session:
+            return schema_out().dump(roster.update(session, kind, community, entry_id, changes))
+
+    @rpc
+    @boundary(NAME)
+    def remove_roster_entry(self, kind, community, entry_id, scope):
+        scope = load(s.Scope(), scope)
+        self._in_scope(scope, community)
+        with self.db.transaction() as session:
+            roster.remove(session, kind, community, entry_id)
+            return {"id": entry_id, "removed": True}
+
+    @rpc
+    @boundary(NAME)
     def list_roster(self, kind, community, query, scope):
         scope, page = load(s.Scope(), scope), load(s.PageQuery(), query)
         self._in_scope(scope, community)

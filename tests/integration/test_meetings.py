@@ -99,6 +99,16 @@ def test_roster_and_limits(directory, token):
     outsider = Api(api.base, token("community_admin", ["luoxing"]))
     assert outsider.get("/api/v1/communities/maxian/roster/members").status_code == 404
 
+    moved = api.call("PATCH", "/api/v1/communities/maxian/roster/members/maxian-g01-pi", json={"shift": "周末"})
+    assert moved.status_code == 200 and moved.json()["shift"] == "周末" and moved.json()["role"] == "party_instructor"
+    bad_patch = api.call("PATCH", "/api/v1/communities/maxian/roster/members/maxian-g01-pi", json={"role": "mayor"})
+    assert bad_patch.status_code == 422
+    assert api.call("DELETE", "/api/v1/communities/maxian/roster/members/maxian-g01-pi").status_code == 200
+    members = api.get("/api/v1/communities/maxian/roster/members").json()["items"]
+    assert [(m["id"], m["active"]) for m in members] == [("maxian-g01-pi", False)]
+    assert api.call("DELETE", "/api/v1/communities/maxian/roster/advisers/maxian-lawyer").status_code == 200
+    assert api.call("DELETE", "/api/v1/communities/maxian/roster/advisers/maxian-lawyer").status_code == 404
+
     limits = api.call("PUT", "/api/v1/communities/maxian/limits", json={"limits": {"supplement_days": 5}})
     assert limits.status_code == 200 and limits.json()["limits"]["supplement_days"] == 5
     wrong = api.call("PUT", "/api/v1/communities/maxian/limits", json={"limits": {"weekend_days": 2}})
