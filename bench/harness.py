@@ -65,24 +65,29 @@ def cpu_usage(before: dict, after: dict) -> dict[str, int]:
 
 
 class WaitSampler:
-    """Every 50 ms: how many of the database's connections wait on a lock, run, or sit idle in a transaction."""
+    """Every 50 ms: the state of each connection to the database (`url`), and what those waiting on a lock wait
+    for (pg_locks: 'transactionid' is a row lock held by another transaction, e.g. a counter row being updated)."""
 
-    QUERY = """SELECT count(*) FILTER (WHERE wait_event_type = 'Lock'),
-                      count(*) FILTER (WHERE state = 'active' AND wait_event_type IS DISTINCT FROM 'Lock'),
-                      count(*) FILTER (WHERE state LIKE 'idle in transaction%%')
-               FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()"""
+    QUERY = """WITH l AS MATERIALIZED (SELECT pid, granted, locktype, relation FROM pg_locks WHERE NOT granted)
+               SELECT a.state, string_agg(l.locktype || coalesce(' on ' || l.relation::regclass::text, ''), ',')
+               FROM pg_stat_activity a LEFT JOIN l ON l.pid = a.pid
+               WHERE a.datname = current_database() AND a.pid <> pg_backend_pid() GROUP BY a.pid, a.state"""
 
-    def __init__(self, admin_url: str, db: str):
-        self.admin_url, self.db, self.rows = admin_url, db, []
+    def __init__(self, url: str):
+        self.url, self.samples = url, 0
+        self.states, self.waiting = Counter(), Counter()
         self.done = threading.Event()
 
     def _run(self) -> None:
-        conn = psycopg2.connect(self.admin_url)
+        conn = psycopg2.connect(self.url)
         conn.autocommit = True
         with conn, conn.cursor() as cur:
             while not self.done.wait(0.05):
-                cur.execute(self.QUERY, (self.db,))
-                self.rows.append(cur.fetchone())
+                cur.execute(self.QUERY)
+                for state, waiting_for in cur.fetchall():
+                    self.states["waiting_on_lock" if waiting_for else state] += 1
+                    self.waiting[waiting_for] += 1 if waiting_for else 0
+                self.samples += 1
         conn.close()
 
     def start(self) -> None:
@@ -92,9 +97,9 @@ class WaitSampler:
     def stop(self) -> dict:
         self.done.set()
         self.thread.join()
-        n = max(1, len(self.rows))
-        names = ("waiting_on_lock", "active", "idle_in_transaction")
-        return {"db_connections_avg": {k: round(sum(r[i] for r in self.rows) / n, 1) for i, k in enumerate(names)}}
+        n = max(1, self.samples)
+        avg = [{k: round(v / n, 2) for k, v in c.most_common(5) if k and v} for c in (self.states, self.waiting)]
+        return dict(zip(("db_connections_avg", "lock_waits"), avg, strict=True))
 
 
 def closed_loop(clients: list, duration: float, pids: dict[str, int], warmup: float = 2.0, probe=None) -> dict:
@@ -266,12 +271,13 @@ class Platform:
 
 
 # --- py-spy ----------------------------------------------------------------------------------------------
-def spy(pid: int, seconds: int, out: Path) -> subprocess.Popen:
-    """On-CPU stack samples at 100 Hz without pausing the process, as collapsed stacks."""
-    pyspy = Path(sys.executable).parent / "py-spy"
-    command = [str(pyspy if pyspy.exists() else "py-spy"), "record", "--nonblocking", "-r", "100"]
-    command += ["-d", str(seconds), "-f", "raw", "-o", str(out), "-p", str(pid)]
-    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+def spy(pid: int, seconds: int, out: Path) -> subprocess.Popen | None:
+    """On-CPU stack samples at 100 Hz without pausing the process, as collapsed stacks; None without py-spy."""
+    pyspy = shutil.which("py-spy", path=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
+    if not pyspy:
+        return None
+    command = [pyspy, "record", "--nonblocking", "-r", "100", "-d", str(seconds), "-f", "raw", "-o", str(out)]
+    return subprocess.Popen([*command, "-p", str(pid)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def top_frames(path: Path, seconds: int, n: int = 25) -> list[str]:

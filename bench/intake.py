@@ -74,24 +74,26 @@ def case_body(rng: random.Random) -> dict:
 
 
 # --- one client of each kind: (op, close), op() → None or an error label ------------------------------------
+def call(conn: http.client.HTTPConnection, method: str, path: str, headers: dict, body=None) -> tuple[object, dict]:
+    """(HTTP status or the exception's name, JSON body); after an error the connection reopens by itself."""
+    try:
+        conn.request(method, path, body and json.dumps(body, ensure_ascii=False).encode(), headers)
+        resp = conn.getresponse()
+        return resp.status, json.loads(resp.read() or b"{}")
+    except (OSError, http.client.HTTPException, ValueError) as exc:
+        conn.close()
+        return type(exc).__name__, {}
+
+
 def http_client(port: int, token: str, seed: int):
-    rng = random.Random(seed)
+    rng, conn = random.Random(seed), http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
 
     def op():
-        nonlocal conn
-        try:
-            conn.request("POST", "/api/v1/cases", json.dumps(case_body(rng), ensure_ascii=False).encode(), headers)
-            resp = conn.getresponse()
-            resp.read()
-            return None if resp.status == 201 else str(resp.status)
-        except (OSError, http.client.HTTPException) as exc:
-            conn.close()
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-            return type(exc).__name__
+        status, _ = call(conn, "POST", "/api/v1/cases", headers, case_body(rng))
+        return None if status == 201 else str(status)
 
-    return op, lambda: conn.close()
+    return op, conn.close
 
 
 def kombu_client(amqp_uri: str, queue: str, payload: dict):
@@ -138,16 +140,6 @@ def pg_client(url: str, seed: int):
 
 
 # --- measurements ----------------------------------------------------------------------------------------
-def call(conn: http.client.HTTPConnection, method: str, path: str, headers: dict, body=None) -> tuple[int, dict]:
-    try:
-        conn.request(method, path, body and json.dumps(body, ensure_ascii=False).encode(), headers)
-        resp = conn.getresponse()
-        return resp.status, json.loads(resp.read() or b"{}")
-    except (OSError, http.client.HTTPException, ValueError) as exc:
-        conn.close()  # reconnects on the next request
-        return 0, {"error": repr(exc)}
-
-
 def visibility(port: int, token: str, samples: int = 20) -> dict:
     """POST a case, then poll the ledger for its reference: POST start → first listing that shows it."""
     rng, conn = random.Random(99), http.client.HTTPConnection("127.0.0.1", port, timeout=30)
@@ -183,8 +175,9 @@ def profile(port: int, token: str, pids: dict[str, int], seconds: int = 10) -> s
     load = closed_loop([http_client(port, token, 7000 + i) for i in range(8)], seconds, pids, warmup=0.5)
     report = [f"py-spy, {seconds} s at 100 Hz, under: {json.dumps(load)}"]
     for name, process in spies.items():
-        process.wait(timeout=60)
-        lines = top_frames(out / name, seconds) if (out / name).exists() else ["py-spy failed (is it installed?)"]
+        if process:
+            process.wait(timeout=60)
+        lines = top_frames(out / name, seconds) if (out / name).exists() else ["no samples: is py-spy installed?"]
         report += ["", f"== {name}", *lines]
         (out / name).unlink(missing_ok=True)
     out.rmdir()
@@ -204,7 +197,9 @@ def markdown(results: dict) -> str:
     for reg, mq, pg in zip(results["registrations"], results["kombu"], results["postgres"], strict=True):
         met |= reg["rate"] >= TARGET_RATE and reg["p99_ms"] < TARGET_P99_MS
         errors = ", ".join(f"{k}: {v}" for k, v in reg["errors"].items()) or "0"
-        conns = " / ".join(str(v) for v in reg["db_connections_avg"].values())
+        conns = " / ".join(
+            str(reg["db_connections_avg"].get(k, 0)) for k in ("waiting_on_lock", "active", "idle in transaction")
+        )
         cpu = " / ".join(str(reg["cpu_pct_of_core"].get(k, 0)) for k in cpu_keys)
         rows.append(
             f"| {reg['clients']} | {reg['rate']} | {reg['p50_ms']} | {reg['p99_ms']} | {reg['max_ms']} | {errors} "
@@ -221,6 +216,9 @@ def markdown(results: dict) -> str:
             + f"; together {sum(ms.values()):.1f} ms, so {results['cpus']} cores allow at most "
             f"{1000 * results['cpus'] / max(sum(ms.values()), 0.1):.0f} reg/s"
         )
+    for reg in results["registrations"]:
+        if reg["lock_waits"]:
+            rows.append(f"- {reg['clients']} clients, intake DB connections waiting on a lock: {reg['lock_waits']}")
     vis = results["visibility"]
     return "\n".join(rows + [
         f"- register → visible in the ledger (1 client, {vis['samples']} samples): p50 {vis['p50_ms']} ms, "
@@ -275,7 +273,7 @@ def main() -> int:
         results["registrations"] = []
         for n in levels:
             clients = [http_client(platform.port, token, 1000 * n + i) for i in range(n)]
-            probe = WaitSampler(platform.pg_admin, platform.db)
+            probe = WaitSampler(platform.db_url)
             results["registrations"].append(closed_loop(clients, args.duration, pids, probe=probe))
             print(f"registrations, {n} client(s): {results['registrations'][-1]}")
         results["visibility"] = visibility(platform.port, token)
