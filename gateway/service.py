@@ -9,6 +9,7 @@ from werkzeug.wrappers import Response
 
 from gateway import openapi
 from gateway.api import Dispatcher, MinqingRoleError, Route, endpoint, json_response
+from gateway.feedback_endpoints import FeedbackEndpoints
 from gateway.problems import problem
 from gateway.routing_endpoints import MeetingEndpoints, RoutingEndpoints
 from gateway.web import GatewaySettings, http
@@ -55,10 +56,11 @@ def _directory_routes(kind: str, schema_in, schema_out):
     return add, listing
 
 
-class GatewayService(Dispatcher, RoutingEndpoints, MeetingEndpoints):
+class GatewayService(Dispatcher, RoutingEndpoints, MeetingEndpoints, FeedbackEndpoints):
     name = "gateway"
     intake = RpcProxy("intake")
     routing = RpcProxy("routing")
+    feedback = RpcProxy("feedback")
     correlation = Correlation()
     settings = GatewaySettings()
 
@@ -76,7 +78,7 @@ class GatewayService(Dispatcher, RoutingEndpoints, MeetingEndpoints):
             checks["broker"] = "ok"
         except Exception as exc:
             checks["broker"] = f"unreachable: {exc}"
-        for name in ("intake", "routing"):
+        for name in ("intake", "routing", "feedback"):
             try:
                 with eventlet.Timeout(3):
                     getattr(self, name).health()

@@ -14,7 +14,7 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
-SERVICES = ("intake", "routing")
+SERVICES = ("intake", "routing", "feedback")
 
 DEFAULTS: dict[str, object] = {
     "amqp_uri": "amqp://guest:guest@127.0.0.1:5672/",
@@ -32,6 +32,7 @@ DEFAULTS: dict[str, object] = {
     "max_body_bytes": 262144,
     "log_level": "INFO",
     "scan_interval": 5,
+    "unrated_close_days": 7,
     "due_soon_fraction": 0.8,
 }
 
@@ -119,6 +120,7 @@ class ServiceSettings:
             config["DUPLICATE_WINDOW_DAYS"] = int(get("duplicate_window_days"))
             config["DUPLICATE_THRESHOLD"] = float(get("duplicate_threshold"))
             config["DUE_SOON_FRACTION"] = float(get("due_soon_fraction"))
+            config["UNRATED_CLOSE_DAYS"] = float(get("unrated_close_days"))
             config["WEB_SERVER_ADDRESS"] = self.http_address or metrics_address(self.service)
         config.update(self.extra)
         return config

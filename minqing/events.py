@@ -52,6 +52,7 @@ class CaseRegistered(Schema):
     building = fields.Str(load_default=None)
     registered_at = fields.AwareDateTime(required=True)
     description = fields.Str(load_default=None)
+    reporter_user = fields.Str(load_default=None)  # the resident's user id when they registered it themselves
     actor = fields.Nested(Actor, load_default=None)
 
 
@@ -138,6 +139,14 @@ class HotIssueDetected(Schema):
     title = fields.Str(load_default=None)
 
 
+class PollClosed(Schema):
+    title = fields.Str(required=True)
+    passed = fields.Bool(required=True)
+    yes_share = fields.Float(required=True)
+    participation = fields.Float(required=True)
+    reason = fields.Str(required=True)
+
+
 class ProjectLinked(RoutingEvent):
     project_id = fields.Str(required=True)
     title = fields.Str(required=True)
@@ -167,6 +176,7 @@ EVENT_SCHEMAS: dict[str, type[Schema]] = {
     "case.merged": CaseMerged,
     "hot_issue.detected": HotIssueDetected,
     "case.project_linked": ProjectLinked,
+    "poll.closed": PollClosed,
 }
 
 

@@ -15,6 +15,7 @@ from nameko.standalone.events import get_event_exchange
 SERVICE_CLASSES = {
     "intake": "services.intake.service:IntakeService",
     "routing": "services.routing.service:RoutingService",
+    "feedback": "services.feedback.service:FeedbackService",
     "gateway": "gateway.service:GatewayService",
 }
 

@@ -113,10 +113,26 @@ def make_config():
     return service_config
 
 
+def purge_event_queues(amqp_uri: str) -> None:
+    """Durable queues outlive a test's containers: drop what an earlier test left unconsumed."""
+    from kombu import Connection
+
+    from minqing.handlers import dead_letter_queue
+    from minqing.topology import all_event_handlers, declare_all
+
+    declare_all(amqp_uri)
+    with Connection(amqp_uri) as conn:
+        channel = conn.default_channel
+        for name, _, _ in all_event_handlers():
+            channel.queue_purge(name)
+            channel.queue_purge(dead_letter_queue(name).name)
+
+
 @pytest.fixture
-def run_container():
+def run_container(amqp_uri):
     """Start nameko containers for the test; all are stopped (or killed) afterwards."""
     started = []
+    purge_event_queues(amqp_uri)
 
     def run(cls, config):
         container = ServiceContainer(cls, config)
@@ -160,7 +176,15 @@ def routing(run_container, amqp_uri, routing_db):
 
 
 @pytest.fixture
-def gateway(run_container, amqp_uri, intake, routing):
+def feedback(run_container, amqp_uri, databases):
+    from services.feedback.service import FeedbackService
+
+    url = databases.create("feedback")
+    return run_container(FeedbackService, service_config("feedback", amqp_uri, DB_URL=url))
+
+
+@pytest.fixture
+def gateway(run_container, amqp_uri, intake, routing, feedback):
     from gateway.service import GatewayService
 
     config = service_config("gateway", amqp_uri)

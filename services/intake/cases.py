@@ -132,6 +132,7 @@ def register_case(
         supervision_level=0,
         reopen_count=0,
         state_version=1,
+        feedback_version=0,
         updated_at=now,
         demo_key=demo_key,
         possible_duplicates=similar,
@@ -160,6 +161,8 @@ def register_case(
                     "reference": reference,
                     "channel": case.channel,
                     "title": case.title,
+                    "description": case.description,
+                    "reporter_user": case.reporter_user,
                     "category": case.category,
                     "grid": grid,
                     "building": case.building,
@@ -223,8 +226,9 @@ def merge_case(session: Session, case: Case, into_id: str, scope: dict, reason: 
     return case
 
 
-def get_case(session: Session, case_id: str) -> Case:
-    case = session.get(Case, case_id)
+def get_case(session: Session, case_id: str, lock: bool = False) -> Case:
+    # lock=True for every change: two events of one case applied at once must not overwrite each other
+    case = session.get(Case, case_id, with_for_update=lock)
     if case is None:
         raise NotFound(f"case {case_id!r} not found")
     return case

@@ -123,6 +123,11 @@ def add_households(session: Session, community: str, items: list[dict]) -> dict:
     return {"created": len(set(codes) - known), "updated": len(known)}
 
 
+def household_codes(session: Session, community: str, buildings: list[str]) -> list[str]:
+    query = select(Household.code).where(Household.community == community, Household.building.in_(buildings))
+    return list(session.scalars(query.order_by(Household.code)))
+
+
 def add_resident_unit(session: Session, community: str, data: dict) -> ResidentUnit:
     return _insert(session, ResidentUnit, community, data, "resident unit")
 

@@ -146,6 +146,8 @@ def _take_state(case: Case, state: dict) -> None:
     case.handler_id, case.handler_kind, case.handler_name = handler.get("id"), handler.get("kind"), handler.get("name")
 
 
+VERDICT = {"case.rated": _rated, "case.reopened": _reopened}
+
 # event type → (status it moves the case to, how its data changes the row), for events without a state
 TRANSITIONS = {
     "case.classified": ("classified", _classified),
@@ -192,11 +194,16 @@ def apply_event(session: Session, case: Case, envelope: dict) -> bool:
         case.deadline = case.deadline or data["deadline"]
         case.updated_at = max(case.updated_at, envelope["time"])
         return True
+    if envelope["type"] in VERDICT and envelope["version"] > case.feedback_version:
+        # the resident's verdict has its own order: a reopening that arrives after routing has already
+        # reassigned the case still clears the old verdict and counts the reopen
+        VERDICT[envelope["type"]](case, data)
+        case.feedback_version = envelope["version"]
     if envelope["version"] <= case.state_version or envelope["type"] not in TRANSITIONS:
         return False
     status, change = TRANSITIONS[envelope["type"]]
     case.status = status
-    if change:
+    if change and envelope["type"] not in VERDICT:
         change(case, data)
     if data.get("state"):
         _take_state(case, data["state"])

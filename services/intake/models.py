@@ -148,6 +148,7 @@ class Case(Base):
     merged_into: Mapped[str | None] = mapped_column(String(32))
     possible_duplicates: Mapped[list] = mapped_column(JSON, default=list)
     state_version: Mapped[int] = mapped_column(Integer, default=1)
+    feedback_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     updated_at: Mapped[datetime] = mapped_column(Stamp)
     demo_key: Mapped[str | None] = mapped_column(String(40), unique=True)
 

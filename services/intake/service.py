@@ -99,6 +99,17 @@ class IntakeService:
 
     @rpc
     @boundary(NAME)
+    def household_codes(self, community, buildings, scope):
+        """The households of some buildings: a poll's electorate."""
+        scope = load(s.Scope(), scope)
+        with self.db.transaction() as session:
+            directory.get_community(session, community, scope)
+            for code in buildings:
+                directory.get_building(session, community, code, field="buildings")
+            return directory.household_codes(session, community, buildings)
+
+    @rpc
+    @boundary(NAME)
     def list_directory(self, kind, community, query, scope):
         model, _, schema_out, _ = DIRECTORY[kind]
         scope, page = load(s.Scope(), scope), load(s.PageQuery(), query)
@@ -139,15 +150,15 @@ class IntakeService:
     @boundary(NAME)
     def merge_case(self, case_id, payload, scope, idem=None):
         def produce(session, data, scope):
-            case = self._visible_case(session, case_id, scope)
+            case = self._visible_case(session, case_id, scope, lock=True)
             merged = cases.merge_case(session, case, data["into"], scope, data["reason"], now())
             return s.CaseOut().dump(ledger.as_dict(merged, now()))
 
         return self._write(s.MergeIn, payload, scope, idem, produce)
 
     @staticmethod
-    def _visible_case(session, case_id, scope):
-        case = cases.get_case(session, case_id)
+    def _visible_case(session, case_id, scope, lock=False):
+        case = cases.get_case(session, case_id, lock=lock)
         condition = ledger.visibility(scope)
         if condition is not None and session.scalar(select(Case.id).where(Case.id == case.id, condition)) is None:
             raise NotFound(f"case {case_id!r} not found")
@@ -168,7 +179,7 @@ class IntakeService:
             if not claim_inbox(session, "intake.ledger", envelope["id"]):
                 metrics.EVENTS_IN.labels(NAME, envelope["type"], "duplicate").inc()
                 return
-            ledger.apply_event(session, cases.get_case(session, envelope["subject"]), envelope)
+            ledger.apply_event(session, cases.get_case(session, envelope["subject"], lock=True), envelope)
         metrics.EVENTS_IN.labels(NAME, envelope["type"], "applied").inc()
 
     # --- operations ---------------------------------------------------------------------------

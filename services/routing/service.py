@@ -290,10 +290,7 @@ class RoutingService:
         envelope = load_envelope(body)
         with self.db.transaction() as session:
             if claim_inbox(session, "routing.feedback", envelope["id"]):
-                case = workflow.get_case(session, envelope["subject"], lock=True)
-                case.reopen_count = envelope["data"]["reopen_count"]
-                case.bureau = None  # the community works a reopened case again
-                case.status, case.version = "reopened", max(case.version, envelope["version"])
+                workflow.reopen(session, workflow.get_case(session, envelope["subject"], lock=True), envelope, now())
 
     @event_handler("routing", "case.#")
     def on_own_event(self, body):

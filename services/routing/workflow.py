@@ -79,17 +79,22 @@ def classify(
     now: datetime,
     committed_days: int | None = None,
     committed_date: date | None = None,
+    start: datetime | None = None,
 ) -> RoutedCase:
     if handling_type == "escalated":
         raise InvalidInput("use escalate, naming the bureau", {"handling_type": ["escalate the case instead"]})
     limits = limits_for(session, case.community)
     try:
         deadline = calendar.deadline_for(
-            handling_type, case.registered_at, limits, committed_days=committed_days, committed_date=committed_date
+            handling_type,
+            start or case.registered_at,
+            limits,
+            committed_days=committed_days,
+            committed_date=committed_date,
         )
     except ValueError as exc:
         raise InvalidInput(str(exc), {"deadline": [str(exc)]}) from None
-    case.handling_type, case.deadline, case.clock_started_at = handling_type, deadline, case.registered_at
+    case.handling_type, case.deadline, case.clock_started_at = handling_type, deadline, start or case.registered_at
     data = {"handling_type": handling_type, "deadline": deadline, "reason": reason}
     return _step(session, case, "classify", actor, reason, now, data)
 
@@ -245,3 +250,20 @@ def bureau_step(session, case, action, scope, reason, now, summary=None) -> Rout
     else:
         data = {"summary": summary or reason or ""}
     return _step(session, case, action, actor, reason, now, data)
+
+
+def reopen(session: Session, case: RoutedCase, envelope: dict, now: datetime) -> RoutedCase:
+    """A dissatisfied resident sends the case back (feedback's `case.reopened`): it is classified again
+    with a fresh clock and the same handler takes it up again; staff may reassign."""
+    machine.check("reopen", case.status)
+    case.version = max(case.version, envelope["version"])
+    case.reopen_count = envelope["data"]["reopen_count"]
+    case.status, case.bureau = "reopened", None  # the community works a reopened case itself
+    actor, reason = {"id": "system", "role": "system"}, envelope["data"]["reason"]
+    session.add(Decision(case_id=case.id, action="reopen", actor=actor, reason=reason, time=now, version=case.version))
+    handler = {"id": case.handler_id, "kind": case.handler_kind, "name": case.handler_name}
+    kind = case.handling_type if case.handling_type in ("immediate", "committed", "suggestion") else "committed"
+    classify(session, case, kind, actor, "居民不满意，重新办理", now, start=now)
+    if handler["id"]:
+        assign(session, case, handler, actor, "原承办人重新办理", now)
+    return case

@@ -74,7 +74,7 @@ def test_import_households_from_xlsx_through_the_running_service(intake, directo
         assert s.scalar(select(func.count()).select_from(Household)) == 1200
 
 
-def test_dlq_and_outbox_commands(intake, routing, directory, monkeypatch, capsys, tmp_path):
+def test_dlq_and_outbox_commands(intake, routing, feedback, directory, monkeypatch, capsys, tmp_path):
     directory.post(
         "/api/v1/cases", {"community": "maxian", "channel": "online", "title": "噪音扰民", "description": "夜里施工"}
     )
@@ -88,4 +88,5 @@ def test_dlq_and_outbox_commands(intake, routing, directory, monkeypatch, capsys
     out = capsys.readouterr().out
     assert 'intake: {"pending"' in out and "routing: unavailable" in out
     monkeypatch.setenv("MINQING_ROUTING_DB_URL", routing.config["DB_URL"])
+    monkeypatch.setenv("MINQING_FEEDBACK_DB_URL", feedback.config["DB_URL"])
     assert main(["outbox", "status"]) == 0

@@ -126,7 +126,12 @@ def test_operations_endpoints(gateway, directory):
 
     assert requests.get(gateway + "/healthz").json() == {"status": "ok"}
     ready = requests.get(gateway + "/readyz")
-    assert ready.status_code == 200 and ready.json()["checks"] == {"broker": "ok", "intake": "ok", "routing": "ok"}
+    assert ready.status_code == 200 and ready.json()["checks"] == {
+        "broker": "ok",
+        "intake": "ok",
+        "routing": "ok",
+        "feedback": "ok",
+    }
     directory.post("/api/v1/cases", case_body(), headers={"X-Correlation-Id": "corr-abc"})
     metrics = requests.get(gateway + "/metrics").text
     assert 'minqing_http_requests_total{method="POST",route="/api/v1/cases",status="201"}' in metrics

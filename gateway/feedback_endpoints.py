@@ -1,0 +1,128 @@
+"""Gateway endpoints served by the feedback service: replies, ratings, polls and votes, the rates."""
+
+from __future__ import annotations
+
+from gateway.api import Route, endpoint
+from gateway.web import http
+from services.feedback import schemas as fs
+
+STAFF = ("grid_member", "community_admin", "district_admin")
+ANSWERERS = STAFF + ("unit_handler",)
+TAGS = ("feedback",)
+
+
+class FeedbackEndpoints:
+    """Mixed into GatewayService; needs `self.feedback` (an RpcProxy)."""
+
+    @http("POST", "/api/v1/cases/<case_id>/replies")
+    @endpoint(
+        Route(
+            "POST",
+            "/api/v1/cases/<case_id>/replies",
+            "Answer the resident (one of the six methods)",
+            ANSWERERS,
+            body=fs.ReplyIn,
+            response=fs.ReplyOut,
+            status=201,
+            tags=TAGS,
+            idempotent=True,
+        )
+    )
+    def reply(self, call, case_id):
+        return self.feedback.reply(case_id, call.body, call.scope, call.idem)
+
+    @http("POST", "/api/v1/cases/<case_id>/rating")
+    @endpoint(
+        Route(
+            "POST",
+            "/api/v1/cases/<case_id>/rating",
+            "The resident's verdict (staff: recorded from a hotline callback); dissatisfied reopens",
+            ("resident",) + STAFF,
+            body=fs.RatingIn,
+            response=fs.RatingOut,
+            status=201,
+            tags=TAGS,
+            idempotent=True,
+        )
+    )
+    def rate(self, call, case_id):
+        return self.feedback.rate(case_id, call.body, call.scope, call.idem)
+
+    @http("GET", "/api/v1/cases/<case_id>/feedback")
+    @endpoint(Route("GET", "/api/v1/cases/<case_id>/feedback", "Replies and ratings of a case", ANSWERERS, tags=TAGS))
+    def case_feedback(self, call, case_id):
+        return self.feedback.case_feedback(case_id, call.scope)
+
+    @http("GET", "/api/v1/stats")
+    @endpoint(
+        Route(
+            "GET",
+            "/api/v1/stats",
+            "Rates per community, grid, handler or channel and period",
+            STAFF,
+            query=fs.StatsQuery,
+            tags=TAGS,
+        )
+    )
+    def stats(self, call):
+        return self.feedback.stats(call.query, call.scope)
+
+    @http("POST", "/api/v1/polls")
+    @endpoint(
+        Route(
+            "POST",
+            "/api/v1/polls",
+            "Open a poll of some buildings' households (one vote per household)",
+            ("community_admin", "district_admin"),
+            body=fs.PollIn,
+            response=fs.PollOut,
+            status=201,
+            tags=TAGS,
+            idempotent=True,
+        )
+    )
+    def create_poll(self, call):
+        return self.feedback.create_poll(call.body, call.scope, call.idem)
+
+    @http("GET", "/api/v1/polls/<poll_id>")
+    @endpoint(
+        Route(
+            "GET",
+            "/api/v1/polls/<poll_id>",
+            "A poll with its (provisional or final) result",
+            STAFF,
+            response=fs.PollOut,
+            tags=TAGS,
+        )
+    )
+    def get_poll(self, call, poll_id):
+        return self.feedback.get_poll(poll_id, call.scope)
+
+    @http("POST", "/api/v1/polls/<poll_id>/votes")
+    @endpoint(
+        Route(
+            "POST",
+            "/api/v1/polls/<poll_id>/votes",
+            "Record a household's vote (a repeat replaces it)",
+            STAFF,
+            body=fs.VoteIn,
+            tags=TAGS,
+            idempotent=True,
+        )
+    )
+    def vote(self, call, poll_id):
+        return self.feedback.vote(poll_id, call.body, call.scope, call.idem)
+
+    @http("POST", "/api/v1/polls/<poll_id>/close")
+    @endpoint(
+        Route(
+            "POST",
+            "/api/v1/polls/<poll_id>/close",
+            "Close a poll now and decide it",
+            ("community_admin", "district_admin"),
+            response=fs.PollOut,
+            tags=TAGS,
+        )
+    )
+    def close_poll(self, call, poll_id):
+        return self.feedback.close_poll(poll_id, call.scope)

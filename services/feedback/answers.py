@@ -1,0 +1,190 @@
+"""Answering residents (跟踪反馈) and hearing their verdict: replies by the six methods, satisfaction,
+reopening on dissatisfaction, closing unrated cases as "not rated" (never counted as satisfied).
+
+Feedback's events continue the case's version sequence that routing started, so the ledger orders
+them after routing's: each feedback step takes the highest version it has seen, plus one.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from minqing.errors import Conflict, Forbidden, NotFound
+from minqing.events import make_envelope
+from minqing.outbox import add_event
+from services.feedback.models import FeedbackCase, Rating, Reply
+
+SOURCE = "feedback"
+REPLYABLE = ("resolved", "replied")
+FIRST_ACTIONS = ("case.accepted", "case.started", "case.resolved", "case.escalated", "case.supplement_requested")
+
+
+def get_case(session: Session, case_id: str, lock: bool = False) -> FeedbackCase:
+    # lock=True for every change: two events of one case applied at once must not overwrite each other
+    case = session.get(FeedbackCase, case_id, with_for_update=lock)
+    if case is None:
+        raise NotFound(f"case {case_id!r} not found")
+    return case
+
+
+def _emit(session: Session, case: FeedbackCase, type_: str, data: dict, now: datetime) -> None:
+    case.version += 1
+    add_event(
+        session,
+        make_envelope(
+            type_,
+            source=SOURCE,
+            community=case.community,
+            subject=case.id,
+            version=case.version,
+            data=data,
+            time=now,
+        ),
+    )
+
+
+# --- following intake and routing ---------------------------------------------------------------
+def on_registered(session: Session, envelope: dict) -> None:
+    data = envelope["data"]
+    if session.get(FeedbackCase, envelope["subject"]) is None:
+        session.add(
+            FeedbackCase(
+                id=envelope["subject"],
+                community=envelope["community"],
+                reference=data["reference"],
+                channel=data["channel"],
+                grid=data.get("grid"),
+                reporter_user=data.get("reporter_user"),
+                registered_at=data["registered_at"],
+                status="registered",
+                rated=False,
+                reopen_count=0,
+                version=envelope["version"],
+            )
+        )
+
+
+def on_routing_event(session: Session, case: FeedbackCase, envelope: dict) -> None:
+    case.version = max(case.version, envelope["version"])
+    state = envelope["data"].get("state") or {}
+    if state:
+        case.handling_type, case.deadline = state.get("handling_type"), state.get("deadline")
+        case.handler_id = (state.get("handler") or {}).get("id")
+        if case.status not in ("replied", "closed"):
+            case.status = state["status"]
+    if envelope["type"] in FIRST_ACTIONS and case.first_action_at is None:
+        case.first_action_at = envelope["time"]
+    if envelope["type"] == "case.resolved":
+        case.resolved_at, case.status = envelope["time"], "resolved"
+
+
+# --- replying and rating --------------------------------------------------------------------------
+def check_rater(session: Session, case: FeedbackCase, scope: dict) -> None:
+    """The resident rates their own case; staff may record a rating heard on a hotline callback."""
+    if scope["role"] == "resident" and case.reporter_user != scope["sub"]:
+        raise NotFound(f"case {case.id!r} not found")
+    if scope["role"] not in ("resident", "grid_member", "community_admin", "district_admin"):
+        raise Forbidden("only the resident, or staff recording a callback, rate a case")
+
+
+def reply(session: Session, case: FeedbackCase, data: dict, actor: dict, now: datetime) -> Reply:
+    if case.status not in REPLYABLE:
+        raise Conflict(f"a case is answered once it is resolved; this one is {case.status}")
+    answer = Reply(
+        id=uuid.uuid4().hex,
+        case_id=case.id,
+        method=data["method"],
+        content=data["content"],
+        attachments=data.get("attachments") or [],
+        replied_by=actor,
+        replied_at=now,
+    )
+    session.add(answer)
+    case.status, case.replied_at = "replied", now
+    _emit(
+        session,
+        case,
+        "reply.sent",
+        {
+            "reply_id": answer.id,
+            "method": answer.method,
+            "content": answer.content,
+            "actor": actor,
+        },
+        now,
+    )
+    return answer
+
+
+def rate(session: Session, case: FeedbackCase, data: dict, actor: dict, now: datetime) -> Rating:
+    """Satisfied closes the case; dissatisfied sends it back to routing, counting the reopen."""
+    if case.status != "replied":
+        raise Conflict(f"a case is rated after it has been answered; this one is {case.status}")
+    via_callback = actor["role"] != "resident"  # staff record a rating heard on a hotline callback
+    rating = Rating(
+        case_id=case.id,
+        satisfied=data["satisfied"],
+        score=data.get("score"),
+        comment=data.get("comment"),
+        recorded_by=actor,
+        via_callback=via_callback,
+        rated_at=now,
+    )
+    session.add(rating)
+    case.rated, case.satisfied = True, data["satisfied"]
+    _emit(
+        session,
+        case,
+        "case.rated",
+        {
+            "satisfied": rating.satisfied,
+            "score": rating.score,
+            "comment": rating.comment,
+            "recorded_by": actor,
+        },
+        now,
+    )
+    if rating.satisfied:
+        case.status, case.closed_at, case.close_reason = "closed", now, "rated"
+        _emit(session, case, "case.closed", {"reason": "rated", "actor": actor}, now)
+    else:
+        case.reopen_count += 1
+        case.status, case.resolved_at, case.replied_at = "reopened", None, None
+        _emit(
+            session,
+            case,
+            "case.reopened",
+            {
+                "reason": data.get("comment") or "居民不满意",
+                "reopen_count": case.reopen_count,
+                "actor": actor,
+            },
+            now,
+        )
+    return rating
+
+
+def close_unrated(session: Session, now: datetime, after_days: float, batch: int = 500) -> int:
+    """Replied cases nobody rated within `after_days` close as not rated."""
+    due = session.scalars(
+        select(FeedbackCase)
+        .where(FeedbackCase.status == "replied", FeedbackCase.replied_at <= now - timedelta(days=after_days))
+        .limit(batch)
+        .with_for_update(skip_locked=True)
+    )
+    closed = 0
+    for case in due:
+        case.status, case.closed_at, case.close_reason, case.satisfied = "closed", now, "not_rated", None
+        _emit(session, case, "case.closed", {"reason": "not_rated", "actor": {"id": "system", "role": "system"}}, now)
+        closed += 1
+    return closed
+
+
+def history(session: Session, case_id: str) -> dict:
+    replies = session.scalars(select(Reply).where(Reply.case_id == case_id).order_by(Reply.replied_at))
+    ratings = session.scalars(select(Rating).where(Rating.case_id == case_id).order_by(Rating.rated_at))
+    return {"replies": list(replies), "ratings": list(ratings)}

@@ -1,0 +1,112 @@
+"""Feedback's own tables: its view of each case (from intake's and routing's events), replies, ratings,
+polls and votes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, MetaData, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from minqing.db import UTCDateTime
+from minqing.outbox import plumbing_tables
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+plumbing_tables(metadata)
+Stamp = UTCDateTime()
+
+
+class Base(DeclarativeBase):
+    metadata = metadata
+
+
+class FeedbackCase(Base):
+    """What feedback needs to know of a case to answer, rate and count it."""
+
+    __tablename__ = "cases"
+    __table_args__ = (Index("ix_cases_community_registered", "community", "registered_at"),)
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    community: Mapped[str] = mapped_column(String(40))
+    reference: Mapped[str] = mapped_column(String(32))
+    channel: Mapped[str] = mapped_column(String(20))
+    grid: Mapped[str | None] = mapped_column(String(60))
+    reporter_user: Mapped[str | None] = mapped_column(String(120))
+    registered_at: Mapped[datetime] = mapped_column(Stamp)
+    status: Mapped[str] = mapped_column(String(24), index=True)
+    handling_type: Mapped[str | None] = mapped_column(String(16))
+    deadline: Mapped[datetime | None] = mapped_column(Stamp)
+    handler_id: Mapped[str | None] = mapped_column(String(120))
+    first_action_at: Mapped[datetime | None] = mapped_column(Stamp)
+    resolved_at: Mapped[datetime | None] = mapped_column(Stamp)
+    replied_at: Mapped[datetime | None] = mapped_column(Stamp, index=True)
+    satisfied: Mapped[bool | None] = mapped_column(Boolean)
+    rated: Mapped[bool] = mapped_column(Boolean, default=False)
+    reopen_count: Mapped[int] = mapped_column(Integer, default=0)
+    closed_at: Mapped[datetime | None] = mapped_column(Stamp)
+    close_reason: Mapped[str | None] = mapped_column(String(20))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class Reply(Base):
+    """An answer to the resident by one of the six methods (跟踪反馈)."""
+
+    __tablename__ = "replies"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), index=True)
+    method: Mapped[str] = mapped_column(String(20))
+    content: Mapped[str] = mapped_column(Text)
+    attachments: Mapped[list] = mapped_column(JSON, default=list)
+    replied_by: Mapped[dict] = mapped_column(JSON)
+    replied_at: Mapped[datetime] = mapped_column(Stamp)
+
+
+class Rating(Base):
+    """The resident's verdict; every rating is kept, including those that reopened the case."""
+
+    __tablename__ = "ratings"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), index=True)
+    satisfied: Mapped[bool] = mapped_column(Boolean)
+    score: Mapped[int | None] = mapped_column(Integer)
+    comment: Mapped[str | None] = mapped_column(Text)
+    recorded_by: Mapped[dict] = mapped_column(JSON)
+    via_callback: Mapped[bool] = mapped_column(Boolean, default=False)
+    rated_at: Mapped[datetime] = mapped_column(Stamp)
+
+
+class Poll(Base):
+    """A poll or vote of an estate's or buildings' households (one vote per household)."""
+
+    __tablename__ = "polls"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    community: Mapped[str] = mapped_column(String(40), index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    question: Mapped[str] = mapped_column(Text)
+    scope_buildings: Mapped[list] = mapped_column(JSON)
+    eligible: Mapped[list] = mapped_column(JSON)  # household codes, fixed when the poll is created
+    threshold: Mapped[str] = mapped_column(String(20))
+    basis: Mapped[str] = mapped_column(String(12), default="votes_cast")
+    quorum: Mapped[str | None] = mapped_column(String(20))
+    opens_at: Mapped[datetime] = mapped_column(Stamp)
+    closes_at: Mapped[datetime] = mapped_column(Stamp)
+    status: Mapped[str] = mapped_column(String(12), default="open")  # open, closed
+    result: Mapped[dict | None] = mapped_column(JSON)
+    created_by: Mapped[str] = mapped_column(String(120))
+
+
+class Vote(Base):
+    __tablename__ = "votes"
+    __table_args__ = (UniqueConstraint("poll_id", "household"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    poll_id: Mapped[str] = mapped_column(ForeignKey("polls.id"), index=True)
+    household: Mapped[str] = mapped_column(String(80))
+    option: Mapped[str] = mapped_column(String(20))
+    cast_at: Mapped[datetime] = mapped_column(Stamp)
+    cast_by: Mapped[str] = mapped_column(String(120))

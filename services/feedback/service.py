@@ -1,0 +1,173 @@
+"""Feedback: replies, satisfaction and reopening, polls and votes, the rates. Entrypoints only."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from nameko.dependency_providers import Config
+from nameko.rpc import RpcProxy, rpc
+from nameko.timer import timer
+from nameko.web.handlers import http
+from sqlalchemy import text
+
+from minqing import metrics
+from minqing.context import Correlation
+from minqing.db import Database
+from minqing.errors import NotFound
+from minqing.events import load_envelope
+from minqing.handlers import event_handler
+from minqing.outbox import OutboxRelay, claim_inbox, idempotent, outbox_status
+from minqing.rpc import boundary, load
+from services.feedback import answers, statistics, votes
+from services.feedback import schemas as s
+from services.intake.directory import can_see
+
+NAME = "feedback"
+STAFF = ("grid_member", "community_admin", "district_admin")
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+class FeedbackService:
+    name = NAME
+    db = Database()
+    relay = OutboxRelay()
+    correlation = Correlation()
+    config = Config()
+    intake = RpcProxy("intake")
+
+    def _write(self, schema_in, payload, scope, idem, produce):
+        data, scope, idem = load(schema_in(), payload), load(s.Scope(), scope), load(s.Idempotency(), idem)
+        with self.db.transaction() as session:
+            return idempotent(
+                session, scope["sub"], idem["key"], idem["fingerprint"], lambda: produce(session, data, scope)
+            )
+
+    def _case(self, session, case_id, scope):
+        case = answers.get_case(session, case_id, lock=True)
+        if not can_see(scope, case.community):
+            raise NotFound(f"case {case_id!r} not found")
+        return case
+
+    # --- replies and ratings ---------------------------------------------------------------------
+    @rpc
+    @boundary(NAME)
+    def reply(self, case_id, payload, scope, idem=None):
+        def produce(session, data, scope):
+            case = self._case(session, case_id, scope)
+            answer = answers.reply(session, case, data, {"id": scope["sub"], "role": scope["role"]}, now())
+            return s.ReplyOut().dump(answer)
+
+        return self._write(s.ReplyIn, payload, scope, idem, produce)
+
+    @rpc
+    @boundary(NAME)
+    def rate(self, case_id, payload, scope, idem=None):
+        def produce(session, data, scope):
+            case = self._case(session, case_id, scope)
+            answers.check_rater(session, case, scope)
+            rating = answers.rate(session, case, data, {"id": scope["sub"], "role": scope["role"]}, now())
+            return s.RatingOut().dump(rating) | {"case_status": case.status, "reopen_count": case.reopen_count}
+
+        return self._write(s.RatingIn, payload, scope, idem, produce)
+
+    @rpc
+    @boundary(NAME)
+    def case_feedback(self, case_id, scope):
+        scope = load(s.Scope(), scope)
+        with self.db.transaction() as session:
+            self._case(session, case_id, scope)
+            found = answers.history(session, case_id)
+            return {
+                "replies": s.ReplyOut(many=True).dump(found["replies"]),
+                "ratings": s.RatingOut(many=True).dump(found["ratings"]),
+            }
+
+    # --- polls and votes ---------------------------------------------------------------------------
+    @rpc
+    @boundary(NAME)
+    def create_poll(self, payload, scope, idem=None):
+        def produce(session, data, scope):
+            if not can_see(scope, data["community"]):
+                raise NotFound(f"community {data['community']!r} not found")
+            households = self.intake.household_codes(data["community"], data["buildings"], scope)
+            return votes.view(votes.create(session, data, households, scope["sub"]))
+
+        return self._write(s.PollIn, payload, scope, idem, produce)
+
+    @rpc
+    @boundary(NAME)
+    def vote(self, poll_id, payload, scope, idem=None):
+        def produce(session, data, scope):
+            poll = votes.get_poll(session, poll_id, scope)
+            return votes.cast(session, poll, data, scope["sub"], now())
+
+        return self._write(s.VoteIn, payload, scope, idem, produce)
+
+    @rpc
+    @boundary(NAME)
+    def get_poll(self, poll_id, scope):
+        scope = load(s.Scope(), scope)
+        with self.db.transaction() as session:
+            return votes.view(votes.get_poll(session, poll_id, scope), live=True, session=session)
+
+    @rpc
+    @boundary(NAME)
+    def close_poll(self, poll_id, scope):
+        scope = load(s.Scope(), scope)
+        with self.db.transaction() as session:
+            return votes.view(votes.close(session, votes.get_poll(session, poll_id, scope), now()))
+
+    # --- the rates --------------------------------------------------------------------------------
+    @rpc
+    @boundary(NAME)
+    def stats(self, query, scope):
+        query, scope = load(s.StatsQuery(), query), load(s.Scope(), scope)
+        with self.db.transaction() as session:
+            return statistics.stats(session, query, scope, now())
+
+    # --- following the other services ------------------------------------------------------------
+    @event_handler("intake", "case.registered")
+    def on_case_registered(self, body):
+        envelope = load_envelope(body)
+        with self.db.transaction() as session:
+            if claim_inbox(session, "feedback.intake", envelope["id"]):
+                answers.on_registered(session, envelope)
+
+    @event_handler("routing", "case.#")
+    def on_routing_event(self, body):
+        envelope = load_envelope(body)
+        with self.db.transaction() as session:
+            if claim_inbox(session, "feedback.routing", envelope["id"]):
+                case = answers.get_case(session, envelope["subject"], lock=True)
+                answers.on_routing_event(session, case, envelope)
+
+    # --- timers and operations -------------------------------------------------------------------
+    @timer(interval=60)
+    def close_unrated(self):
+        with self.db.transaction() as session:
+            answers.close_unrated(session, now(), float(self.config.get("UNRATED_CLOSE_DAYS", 7)))
+        with self.db.transaction() as session:
+            votes.close_due(session, now())
+
+    @rpc
+    def health(self):
+        with self.db.transaction() as session:
+            session.execute(text("SELECT 1"))
+        return {"service": NAME, "database": "ok"}
+
+    @rpc
+    def outbox_status(self):
+        with self.db.transaction() as session:
+            return outbox_status(session)
+
+    @http("GET", "/metrics")
+    def metrics(self, request):
+        body, content_type = metrics.exposition()
+        return 200, {"Content-Type": content_type}, body
+
+    @http("GET", "/healthz")
+    def healthz(self, request):
+        return 200, {"Content-Type": "application/json"}, '{"status": "ok"}'

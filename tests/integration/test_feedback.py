@@ -1,0 +1,122 @@
+"""Feedback end to end on real RabbitMQ and PostgreSQL: the ledger is right at every step of
+resolve → reply → dissatisfied → reopened → resolved → reply → satisfied → closed; votes; the rates."""
+
+import time
+
+import pytest
+from helpers import Api, case_body
+
+
+def wait_for(predicate, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"condition not met within {timeout}s")
+
+
+@pytest.fixture
+def worked(directory, token):
+    api = directory
+    leader = {"id": "maxian-g01-leader", "grid": "maxian-g01", "name": "吴宇涛", "role": "grid_leader"}
+    assert api.post("/api/v1/communities/maxian/roster/members", leader).status_code == 201
+    rules = {"rules": [{"category": "elevator", "handling_type": "committed", "committed_days": 5}]}
+    assert api.call("PUT", "/api/v1/communities/maxian/routing-rules", json=rules).status_code == 200
+    resident = Api(api.base, token("resident", ["maxian"], sub="resident-7"))
+    handler = Api(api.base, token("grid_member", ["maxian"], sub="maxian-g01-leader"))
+    return api, resident, handler
+
+
+def ledger_status(api, case_id):
+    return api.get(f"/api/v1/cases/{case_id}").json()
+
+
+def test_dissatisfied_resident_reopens_and_the_ledger_follows_every_step(worked):
+    api, resident, handler = worked
+    case = resident.post("/api/v1/cases", case_body(channel="online", category="elevator")).json()
+    cid = case["id"]
+    wait_for(lambda: ledger_status(api, cid)["status"] == "assigned")
+
+    early = handler.post(f"/api/v1/cases/{cid}/replies", {"method": "online", "content": "正在处理"})
+    assert early.status_code == 409  # answered once resolved
+    assert handler.post(f"/api/v1/cases/{cid}/resolve", {"summary": "已更换电梯门机"}).status_code == 200
+    wait_for(lambda: ledger_status(api, cid)["status"] == "resolved")
+    reply = {
+        "method": "hotline_callback",
+        "content": "电梯已修复，请您确认",
+        "attachments": [{"name": "维修单.jpg", "content_type": "image/jpeg", "size": 204800}],
+    }
+    assert handler.post(f"/api/v1/cases/{cid}/replies", reply).status_code == 201
+    wait_for(lambda: ledger_status(api, cid)["status"] == "replied")
+
+    assert resident.post(f"/api/v1/cases/{cid}/rating", {"satisfied": "yes"}).status_code == 422
+    unhappy = resident.post(f"/api/v1/cases/{cid}/rating", {"satisfied": False, "score": 2, "comment": "电梯又停了"})
+    assert unhappy.status_code == 201 and unhappy.json()["case_status"] == "reopened"
+    # back to routing: reopened, classified again with a fresh clock, the same handler assigned
+    reopened = wait_for(lambda: (c := ledger_status(api, cid))["status"] == "assigned" and c["reopen_count"] == 1 and c)
+    assert reopened["handler"]["id"] == "maxian-g01-leader" and reopened["satisfied"] is None
+
+    assert handler.post(f"/api/v1/cases/{cid}/resolve", {"summary": "更换电梯主板并试运行"}).status_code == 200
+    wait_for(lambda: ledger_status(api, cid)["status"] == "resolved")
+    assert handler.post(f"/api/v1/cases/{cid}/replies", {"method": "in_person", "content": "上门确认已修好"}).ok
+    wait_for(lambda: ledger_status(api, cid)["status"] == "replied")
+    happy = resident.post(f"/api/v1/cases/{cid}/rating", {"satisfied": True, "score": 5})
+    assert happy.status_code == 201 and happy.json()["case_status"] == "closed"
+    final = wait_for(lambda: (c := ledger_status(api, cid))["status"] == "closed" and c)
+    assert final["satisfied"] is True and final["reopen_count"] == 1
+    types = [e["type"] for e in final["timeline"]]
+    assert (
+        types.count("reply.sent") == 2
+        and types.count("case.rated") == 2
+        and set(types[-2:]) == {"case.rated", "case.closed"}
+    )
+    assert "case.reopened" in types
+
+    history = api.get(f"/api/v1/cases/{cid}/feedback").json()
+    assert [r["satisfied"] for r in history["ratings"]] == [False, True]
+    assert history["replies"][0]["attachments"][0]["name"] == "维修单.jpg"
+
+    stats = api.get("/api/v1/stats", params={"community": "maxian", "period": "last_30_days"}).json()
+    overall = stats["overall"]
+    assert overall["cases"] == 1
+    assert overall["satisfaction_rate"] == {"value": 1.0, "numerator": 1, "denominator": 1}
+    assert overall["reopen_rate"]["numerator"] == 1
+    assert api.get("/api/v1/stats", params={"period": "someday"}).status_code == 422
+
+
+def test_a_vote_of_an_estate_one_vote_per_household(directory, token):
+    api = directory
+    for n in range(1, 11):
+        household = {"code": f"maxian-b01-1-{n:04d}", "building": "maxian-b01", "unit": "1", "room": f"{n:04d}"}
+        assert api.post("/api/v1/communities/maxian/households", household).status_code == 201
+    poll = api.post(
+        "/api/v1/polls",
+        {
+            "community": "maxian",
+            "title": "引进专业物业管理",
+            "question": "是否同意引进专业物业公司？",
+            "buildings": ["maxian-b01"],
+            "threshold": "more than 80%",
+            "quorum": "50%",
+            "opens_at": "2026-01-01T00:00:00+08:00",
+            "closes_at": "2099-01-01T00:00:00+08:00",
+        },
+    )
+    assert poll.status_code == 201, poll.text
+    pid = poll.json()["id"]
+    assert poll.json()["eligible_households"] == 10
+    for n in range(1, 10):
+        assert api.post(f"/api/v1/polls/{pid}/votes", {"household": f"maxian-b01-1-{n:04d}", "option": "yes"}).ok
+    again = api.post(f"/api/v1/polls/{pid}/votes", {"household": "maxian-b01-1-0001", "option": "no"})
+    assert again.json()["replaced"] is True
+    outsider = api.post(f"/api/v1/polls/{pid}/votes", {"household": "luoxing-b01-1-0101", "option": "yes"})
+    assert outsider.status_code == 422
+    provisional = api.get(f"/api/v1/polls/{pid}").json()["result"]
+    assert provisional["cast"] == 9 and provisional["counts"]["yes"] == 8
+    closed = api.post(f"/api/v1/polls/{pid}/close").json()
+    assert closed["status"] == "closed" and closed["result"]["passed"] is True  # 8 of 9 cast: 88.9% > 80%
+    assert closed["result"]["participation"] == 0.9 and closed["result"]["quorum_met"] is True
+    late = api.post(f"/api/v1/polls/{pid}/votes", {"household": "maxian-b01-1-0010", "option": "yes"})
+    assert late.status_code == 409
