@@ -3,8 +3,9 @@
     python bench/intake.py [--clients 1,8,32] [--duration 15] [--pg-url postgresql://postgres@127.0.0.1:5432/postgres]
                            [--baseline-duration 5] [--services intake,...] [--profile]
 
-Everything runs on this machine: the client, the services, RabbitMQ and PostgreSQL share its cores.
-It creates a private RabbitMQ vhost and PostgreSQL databases, migrates and seeds the demo data, starts
+Everything runs on this machine: the client, the services, RabbitMQ and PostgreSQL share its cores, so it
+first waits (up to 60 s) for the machine to be idle, and reports what other load used meanwhile. It creates
+a private RabbitMQ vhost and PostgreSQL databases, migrates and seeds the demo data, starts
 `python -m minqing.serve <service>` for every backend service (minqing.config.SERVICES, or --services)
 and the gateway, and removes all of it at the end, also on Ctrl-C or an error.
 
@@ -27,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import http.client
+import itertools
 import json
 import os
 import random
@@ -47,6 +49,7 @@ from minqing.config import SERVICES
 
 HERE = Path(__file__).resolve().parent
 TARGET_RATE, TARGET_P99_MS = 300, 150
+SEEDS = itertools.count(1)  # every client of the run writes different cases
 
 PLACES = "楼道 电梯 地下车库 单元门口 小区东门 垃圾分类点 绿化带 健身区 楼顶 自行车棚 消防通道 快递柜".split()
 PROBLEMS = "灯不亮 漏水 堆放杂物 噪音扰民 门禁损坏 积水 异味明显 乱停车 墙皮脱落 监控失灵 充电插座坏了 井盖松动".split()
@@ -85,8 +88,8 @@ def call(conn: http.client.HTTPConnection, method: str, path: str, headers: dict
         return type(exc).__name__, {}
 
 
-def http_client(port: int, token: str, seed: int):
-    rng, conn = random.Random(seed), http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+def http_client(port: int, token: str):
+    rng, conn = random.Random(next(SEEDS)), http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
 
     def op():
@@ -120,8 +123,8 @@ PG_INSERT = """INSERT INTO bench_rows VALUES
  (%s, 'maxian', %s, 'hotline', %s, %s, %s, 'maxian-g01', 'registered', 'bench', now(), now(), '[]')"""
 
 
-def pg_client(url: str, seed: int):
-    rng, conn = random.Random(seed), psycopg2.connect(url)
+def pg_client(url: str):
+    rng, conn = random.Random(next(SEEDS)), psycopg2.connect(url)
     cur = conn.cursor()
 
     def op():
@@ -142,7 +145,7 @@ def pg_client(url: str, seed: int):
 # --- measurements ----------------------------------------------------------------------------------------
 def visibility(port: int, token: str, samples: int = 20) -> dict:
     """POST a case, then poll the ledger for its reference: POST start → first listing that shows it."""
-    rng, conn = random.Random(99), http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    rng, conn = random.Random(next(SEEDS)), http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
     visible, polls, failed = [], [], 0
     for _ in range(samples):
@@ -172,7 +175,7 @@ def visibility(port: int, token: str, samples: int = 20) -> dict:
 def profile(port: int, token: str, pids: dict[str, int], seconds: int = 10) -> str:
     out = Path(tempfile.mkdtemp(prefix="minqing-bench-spy-"))
     spies = {name: spy(pid, seconds, out / name) for name, pid in pids.items() if name != "bench-client"}
-    load = closed_loop([http_client(port, token, 7000 + i) for i in range(8)], seconds, pids, warmup=0.5)
+    load = closed_loop([http_client(port, token) for _ in range(8)], seconds, pids, warmup=0.5)
     report = [f"py-spy, {seconds} s at 100 Hz, under: {json.dumps(load)}"]
     for name, process in spies.items():
         if process:
@@ -218,7 +221,7 @@ def markdown(results: dict) -> str:
         )
     for reg in results["registrations"]:
         if reg["lock_waits"]:
-            rows.append(f"- {reg['clients']} clients, intake DB connections waiting on a lock: {reg['lock_waits']}")
+            rows.append(f"- {reg['clients']} clients, intake DB connections waiting, by lock: {reg['lock_waits']}")
     vis = results["visibility"]
     return "\n".join(rows + [
         f"- register → visible in the ledger (1 client, {vis['samples']} samples): p50 {vis['p50_ms']} ms, "
@@ -272,7 +275,7 @@ def main() -> int:
         token, pids = mint(platform.secret, "bench", "community_admin", ["maxian"]), platform.pids()
         results["registrations"] = []
         for n in levels:
-            clients = [http_client(platform.port, token, 1000 * n + i) for i in range(n)]
+            clients = [http_client(platform.port, token) for _ in range(n)]
             probe = WaitSampler(platform.db_url)
             results["registrations"].append(closed_loop(clients, args.duration, pids, probe=probe))
             print(f"registrations, {n} client(s): {results['registrations'][-1]}")
@@ -290,7 +293,7 @@ def main() -> int:
             cur.execute(PG_TABLE)
         results["postgres"] = []
         for n in levels:
-            clients = [pg_client(platform.db_url, 5000 * n + i) for i in range(n)]
+            clients = [pg_client(platform.db_url) for _ in range(n)]
             results["postgres"].append(closed_loop(clients, args.baseline_duration, pids, warmup=1))
             print(f"raw PostgreSQL INSERT+COMMIT, {n} client(s): {results['postgres'][-1]}")
         table = markdown(results)

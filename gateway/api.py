@@ -42,6 +42,14 @@ class Route:
     many: bool = False
     idempotent: bool = field(default=False)
 
+    @functools.cached_property
+    def body_schema(self) -> Schema:
+        return self.body()  # building a schema costs more than loading with it: once per route
+
+    @functools.cached_property
+    def query_schema(self) -> Schema:
+        return self.query()
+
 
 ROUTES: list[Route] = []
 
@@ -194,7 +202,7 @@ class Dispatcher:
             if not isinstance(raw, dict):
                 raise BadRequest(400, "request body must be a JSON object")
             try:
-                route.body().load(raw)  # fail fast here; the service validates again at its boundary
+                route.body_schema.load(raw)  # fail fast here; the service validates again at its boundary
             except ValidationError as exc:
                 raise BadRequest(422, "the request has invalid fields", exc.messages) from None
             body = raw
@@ -202,7 +210,7 @@ class Dispatcher:
         if route.query is not None:
             query = {k: v for k, v in request.args.items()}
             try:
-                route.query().load(query)
+                route.query_schema.load(query)
             except ValidationError as exc:
                 raise BadRequest(400, "the query has invalid parameters", exc.messages) from None
         idem = None

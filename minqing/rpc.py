@@ -14,8 +14,15 @@ from minqing.errors import MinqingError, from_validation
 log = logging.getLogger(__name__)
 
 
-def load(schema: Schema, payload, **kwargs):
+@functools.cache
+def _instance(schema_class: type[Schema]) -> Schema:
+    return schema_class()  # building a schema costs more than loading with it: once per class
+
+
+def load(schema: Schema | type[Schema], payload, **kwargs):
     """marshmallow load that raises InvalidInput (a 422 at the gateway) naming the fields."""
+    if isinstance(schema, type):
+        schema = _instance(schema)
     try:
         return schema.load(payload if payload is not None else {}, **kwargs)
     except ValidationError as exc:

@@ -39,7 +39,7 @@ class FeedbackService:
     intake = RpcProxy("intake")
 
     def _write(self, schema_in, payload, scope, idem, produce):
-        data, scope, idem = load(schema_in(), payload), load(s.Scope(), scope), load(s.Idempotency(), idem)
+        data, scope, idem = load(schema_in, payload), load(s.Scope, scope), load(s.Idempotency, idem)
         with self.db.transaction() as session:
             return idempotent(
                 session, scope["sub"], idem["key"], idem["fingerprint"], lambda: produce(session, data, scope)
@@ -76,7 +76,7 @@ class FeedbackService:
     @rpc
     @boundary(NAME)
     def case_feedback(self, case_id, scope):
-        scope = load(s.Scope(), scope)
+        scope = load(s.Scope, scope)
         with self.db.transaction() as session:
             self._case(session, case_id, scope)
             found = answers.history(session, case_id)
@@ -109,14 +109,14 @@ class FeedbackService:
     @rpc
     @boundary(NAME)
     def get_poll(self, poll_id, scope):
-        scope = load(s.Scope(), scope)
+        scope = load(s.Scope, scope)
         with self.db.transaction() as session:
             return votes.view(votes.get_poll(session, poll_id, scope), live=True, session=session)
 
     @rpc
     @boundary(NAME)
     def close_poll(self, poll_id, scope):
-        scope = load(s.Scope(), scope)
+        scope = load(s.Scope, scope)
         with self.db.transaction() as session:
             return votes.view(votes.close(session, votes.get_poll(session, poll_id, scope), now()))
 
@@ -124,7 +124,7 @@ class FeedbackService:
     @rpc
     @boundary(NAME)
     def stats(self, query, scope):
-        query, scope = load(s.StatsQuery(), query), load(s.Scope(), scope)
+        query, scope = load(s.StatsQuery, query), load(s.Scope, scope)
         with self.db.transaction() as session:
             return statistics.stats(session, query, scope, now())
 

@@ -75,7 +75,7 @@ def find_duplicates(
             Case.registered_at >= now - timedelta(days=window_days),
         )
         .order_by(Case.registered_at.desc())
-        .limit(200)
+        .limit(100)
     ).all()
     candidates = [(r.id, r.reference, r.title, case_text(r.title, r.description)) for r in rows]
     return duplicates.rank(text, candidates, threshold)

@@ -17,7 +17,7 @@ STOPWORDS = frozenset(
 )
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=65536)  # a district's month of open cases: segmenting is the costly part
 def tokens(text: str) -> str:
     words = (w.strip() for w in jieba.cut(text or ""))
     return " ".join(w for w in words if w and w not in STOPWORDS)

@@ -53,7 +53,7 @@ class IntakeService:
 
     def _write(self, schema_in, payload, scope, idem, produce):
         """Validate, then run `produce(session, data, scope)` once per Idempotency-Key, in one transaction."""
-        data, scope, idem = load(schema_in(), payload), load(s.Scope(), scope), load(s.Idempotency(), idem)
+        data, scope, idem = load(schema_in, payload), load(s.Scope, scope), load(s.Idempotency, idem)
         with self.db.transaction() as session:
             return idempotent(
                 session, scope["sub"], idem["key"], idem["fingerprint"], lambda: produce(session, data, scope)
@@ -74,7 +74,7 @@ class IntakeService:
     @rpc
     @boundary(NAME)
     def list_communities(self, scope):
-        scope = load(s.Scope(), scope)
+        scope = load(s.Scope, scope)
         with self.db.transaction() as session:
             return s.CommunityOut(many=True).dump(directory.list_communities(session, scope))
 
@@ -92,7 +92,7 @@ class IntakeService:
     @rpc
     @boundary(NAME)
     def import_households(self, community, payload, scope):
-        data, scope = load(s.HouseholdBatch(), payload), load(s.Scope(), scope)
+        data, scope = load(s.HouseholdBatch, payload), load(s.Scope, scope)
         with self.db.transaction() as session:
             directory.get_community(session, community, scope)
             return directory.add_households(session, community, data["items"])
@@ -101,7 +101,7 @@ class IntakeService:
     @boundary(NAME)
     def household_codes(self, community, buildings, scope):
         """The households of some buildings: a poll's electorate."""
-        scope = load(s.Scope(), scope)
+        scope = load(s.Scope, scope)
         with self.db.transaction() as session:
             directory.get_community(session, community, scope)
             for code in buildings:
@@ -112,7 +112,7 @@ class IntakeService:
     @boundary(NAME)
     def list_directory(self, kind, community, query, scope):
         model, _, schema_out, _ = DIRECTORY[kind]
-        scope, page = load(s.Scope(), scope), load(s.PageQuery(), query)
+        scope, page = load(s.Scope, scope), load(s.PageQuery, query)
         with self.db.transaction() as session:
             directory.get_community(session, community, scope)
             result = directory.page(session, model, community, page["limit"], page["cursor"])
@@ -131,7 +131,7 @@ class IntakeService:
     @rpc
     @boundary(NAME)
     def list_cases(self, query, scope):
-        query, scope = load(s.LedgerQuery(), query), load(s.Scope(), scope)
+        query, scope = load(s.LedgerQuery, query), load(s.Scope, scope)
         with self.db.transaction() as session:
             result = ledger.list_cases(session, query, scope, now())
             items = [ledger.as_dict(case, now()) for case in result["items"]]
@@ -140,7 +140,7 @@ class IntakeService:
     @rpc
     @boundary(NAME)
     def get_case(self, case_id, scope):
-        scope = load(s.Scope(), scope)
+        scope = load(s.Scope, scope)
         with self.db.transaction() as session:
             case = self._visible_case(session, case_id, scope)
             detail = ledger.as_dict(case, now()) | {"timeline": ledger.timeline(session, case.id)}

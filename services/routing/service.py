@@ -64,7 +64,7 @@ class RoutingService:
     config = Config()
 
     def _write(self, schema_in, payload, scope, idem, produce):
-        data, scope, idem = load(schema_in(), payload), load(s.Scope(), scope), load(s.Idempotency(), idem)
+        data, scope, idem = load(schema_in, payload), load(s.Scope, scope), load(s.Idempotency, idem)
         with self.db.transaction() as session:
             return idempotent(
                 session, scope["sub"], idem["key"], idem["fingerprint"], lambda: produce(session, data, scope)
@@ -91,7 +91,7 @@ class RoutingService:
     @boundary(NAME)
     def update_roster_entry(self, kind, community, entry_id, payload, scope):
         schema_in, schema_out = ROSTER[kind]
-        changes, scope = load(schema_in(partial=True, exclude=("id",)), payload), load(s.Scope(), scope)
+        changes, scope = load(schema_in(partial=True, exclude=("id",)), payload), load(s.Scope, scope)
         self._in_scope(scope, community)
         with self.db.transaction() as session:
             return schema_out().dump(roster.update(session, kind, community, entry_id, changes))
@@ -99,7 +99,7 @@ class RoutingService:
     @rpc
     @boundary(NAME)
     def remove_roster_entry(self, kind, community, entry_id, scope):
-        scope = load(s.Scope(), scope)
+        scope = load(s.Scope, scope)
         self._in_scope(scope, community)
         with self.db.transaction() as session:
             roster.remove(session, kind, community, entry_id)
@@ -108,7 +108,7 @@ class RoutingService:
     @rpc
     @boundary(NAME)
     def list_roster(self, kind, community, query, scope):
-        scope, page = load(s.Scope(), scope), load(s.PageQuery(), query)
+        scope, page = load(s.Scope, scope), load(s.PageQuery, query)
         self._in_scope(scope, community)
         with self.db.transaction() as session:
             result = roster.page(session, kind, community, page["limit"], page["cursor"], query.get("specialty"))
@@ -135,7 +135,7 @@ class RoutingService:
     @rpc
     @boundary(NAME)
     def set_rules(self, community, payload, scope):
-        data, scope = load(s.RuleSet(), payload), load(s.Scope(), scope)
+        data, scope = load(s.RuleSet, payload), load(s.Scope, scope)
         self._in_scope(scope, community)
         with self.db.transaction() as session:
             return s.RuleOut(many=True).dump(roster.replace_rules(session, community, data["rules"]))
@@ -143,7 +143,7 @@ class RoutingService:
     @rpc
     @boundary(NAME)
     def set_limits(self, community, payload, scope):
-        data, scope = load(s.LimitsIn(), payload), load(s.Scope(), scope)
+        data, scope = load(s.LimitsIn, payload), load(s.Scope, scope)
         self._in_scope(scope, community)
         with self.db.transaction() as session:
             return {"community": community, "limits": roster.set_limits(session, community, data["limits"])}
@@ -151,7 +151,7 @@ class RoutingService:
     @rpc
     @boundary(NAME)
     def deliveries(self, bureau, scope):
-        scope = load(s.Scope(), scope)
+        scope = load(s.Scope, scope)
         with self.db.transaction() as session:
             rows = session.scalars(
                 select(WebhookDelivery).where(WebhookDelivery.bureau == bureau).order_by(WebhookDelivery.id.desc())
@@ -201,7 +201,7 @@ class RoutingService:
     @rpc
     @boundary(NAME)
     def get_case(self, case_id, scope):
-        scope = load(s.Scope(), scope)
+        scope = load(s.Scope, scope)
         with self.db.transaction() as session:
             case = workflow.get_case(session, case_id)
             if scope["role"] == "bureau_handler":
@@ -214,7 +214,7 @@ class RoutingService:
     @rpc
     @boundary(NAME)
     def hot_issues(self, community, scope):
-        self._in_scope(load(s.Scope(), scope), community)
+        self._in_scope(load(s.Scope, scope), community)
         with self.db.transaction() as session:
             rows = session.scalars(
                 select(HotIssue).where(HotIssue.community == community).order_by(HotIssue.detected_at.desc())
@@ -234,7 +234,7 @@ class RoutingService:
     @rpc
     @boundary(NAME)
     def get_meeting(self, meeting_id, scope):
-        scope = load(s.Scope(), scope)
+        scope = load(s.Scope, scope)
         with self.db.transaction() as session:
             meeting = session.get(Meeting, meeting_id)
             if meeting is None or not can_see(scope, meeting.community):
@@ -264,7 +264,7 @@ class RoutingService:
     @rpc
     @boundary(NAME)
     def get_project(self, project_id, scope):
-        scope = load(s.Scope(), scope)
+        scope = load(s.Scope, scope)
         with self.db.transaction() as session:
             project = meetings.get_project(session, project_id)
             self._in_scope(scope, project.community)
