@@ -49,6 +49,7 @@ def cmd_seed_demo(args) -> int:
     from minqing.db import UnitOfWork, make_engine
     from minqing.migrate import upgrade_all
     from minqing.outbox import take_unsent
+    from services.feedback import demo as feedback_demo
     from services.intake import demo as intake_demo
     from services.routing import demo as routing_demo
 
@@ -56,14 +57,18 @@ def cmd_seed_demo(args) -> int:
     now = datetime.now(UTC)
     intake = UnitOfWork(make_engine(settings.db_url("intake")))
     routing = UnitOfWork(make_engine(settings.db_url("routing")))
+    feedback = UnitOfWork(make_engine(settings.db_url("feedback")))
     with tqdm(desc="demo cases", unit="case", disable=args.quiet) as bar, intake.transaction() as session:
         counts = intake_demo.load(session, now, progress=bar.update)
         cases = intake_demo.cases_for_routing(session)
-    with routing.transaction() as session:
-        counts |= routing_demo.load(session, cases, now)
+    with routing.transaction() as rs, feedback.transaction() as fs, intake.transaction() as ls:
+        counts |= routing_demo.load(rs, cases, now)
+        routing_events, reworked = take_unsent(rs, "routing"), []
+        counts |= feedback_demo.load(fs, rs, cases, routing_events, now, reworked)
         # the demo year is history: its events go straight into the ledger, not to the broker
-        with intake.transaction() as ledger_session:
-            counts["ledger_events"] = intake_demo.apply_events(ledger_session, take_unsent(session, "routing"))
+        events = routing_events + reworked + take_unsent(fs, "feedback")
+        events.sort(key=lambda e: (e["time"], e["version"]))
+        counts["ledger_events"] = intake_demo.apply_events(ls, events)
     print("demo data loaded (new rows): " + ", ".join(f"{k} {v}" for k, v in counts.items()))
     return 0
 

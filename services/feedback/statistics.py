@@ -26,7 +26,8 @@ def facts(case: FeedbackCase) -> rates.CaseFacts:
         deadline=case.deadline,
         first_action_at=case.first_action_at,
         resolved_at=case.resolved_at,
-        satisfied=case.satisfied if case.rated else None,
+        # as a district counts it: satisfied means satisfied without the case ever having been reopened
+        satisfied=(bool(case.satisfied) and case.reopen_count == 0) if case.rated else None,
         rated=case.rated,
         reopen_count=case.reopen_count,
         closed_not_rated=case.close_reason == "not_rated",

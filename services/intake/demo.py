@@ -82,6 +82,8 @@ def cases_for_routing(session: Session) -> list[dict]:
             "id": c.id,
             "community": c.community,
             "reference": c.reference,
+            "channel": c.channel,
+            "reporter_user": c.reporter_user,
             "title": c.title,
             "description": c.description,
             "category": c.category,

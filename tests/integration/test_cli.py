@@ -27,7 +27,7 @@ def test_seed_demo_loads_the_pilot_on_the_embedded_default_idempotently(tmp_path
     second = capsys.readouterr().out.strip().splitlines()[-1]
     assert second.endswith(
         "communities 0, grids 0, buildings 0, households 0, resident_units 0, cases 0, "
-        "routed 0, overdue 0, ledger_events 0"
+        "routed 0, overdue 0, answered 0, ledger_events 0"
     )
 
     with UnitOfWork(make_engine(f"sqlite:///{tmp_path / 'intake.db'}")).transaction() as s:
@@ -46,7 +46,12 @@ def test_seed_demo_loads_the_pilot_on_the_embedded_default_idempotently(tmp_path
         types = Counter(s.scalars(select(Case.handling_type).where(Case.community == "maxian")))
         assert set(types) == {"immediate", "supplement", "committed", "suggestion", "escalated"}
         statuses = Counter(s.scalars(select(Case.status).where(Case.community == "maxian")))
-        assert statuses["resolved"] > 0.9 * 692 and statuses["registered"] == 0
+        assert statuses["closed"] > 0.9 * 692 and statuses["registered"] == 0
+        # answered and rated: nearly all satisfied, a few reopened and worked again
+        satisfied = Counter(s.scalars(select(Case.satisfied).where(Case.community == "maxian")))
+        assert satisfied[True] > 0.9 * 692
+        reopened = s.scalar(select(func.count()).select_from(Case).where(Case.reopen_count > 0))
+        assert 0 < reopened < 0.05 * 692
         assert 0 < s.scalar(select(func.count()).select_from(Case).where(Case.overdue.is_(True))) < 20
         outcomes = Counter(s.scalars(select(Case.outcome).where(Case.handling_type == "suggestion")))
         assert outcomes["adopted"] > 0 and outcomes["not_adopted"] > 0
