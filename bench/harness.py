@@ -1,5 +1,6 @@
-"""Benchmark plumbing: a private platform (vhost, database, service processes), a closed-loop load driver,
-CPU accounting per party from /proc, a PostgreSQL wait sampler and a py-spy summariser. Used by intake.py."""
+"""Benchmark plumbing: a private platform (vhost, database, service processes), closed- and open-loop load
+drivers, a listener on a service's event exchange, CPU accounting per party from /proc, a PostgreSQL wait
+sampler and a py-spy summariser. Used by intake.py."""
 
 from __future__ import annotations
 
@@ -15,11 +16,15 @@ import sys
 import tempfile
 import threading
 import time
+import uuid
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import quote
 
 import psycopg2
+from kombu import Connection, Consumer, Queue
+from nameko.standalone.events import get_event_exchange
 
 ROOT = Path(__file__).resolve().parent.parent
 STOP = threading.Event()  # set on Ctrl-C so the client threads stop at once
@@ -147,6 +152,104 @@ def closed_loop(clients: list, duration: float, pids: dict[str, int], warmup: fl
         "errors": dict(sum(errors, Counter())),
         "cpu_pct_of_core": cpu,
     } | extra
+
+
+def open_loop(send, rate: float, duration: float, pids: dict[str, int], warmup: float = 1.0, workers: int = 64):
+    """Calls send(i) at a fixed arrival rate (the i-th at start + i / rate, whether or not earlier calls have
+    returned), from a pool of `workers` threads, for warm-up + duration seconds; waits for the calls in flight.
+    Returns (scheduled start of each call, index of the first measured call, CPU % during the measured part)."""
+    total, measured_from = round(rate * (warmup + duration)), round(rate * warmup)
+    start = time.perf_counter() + 0.05
+    scheduled = [start + i / rate for i in range(total)]
+    pool, before, cpu = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="open-loop"), None, {}
+    try:
+        for i, at in enumerate(scheduled):
+            if STOP.is_set():
+                break
+            if i == measured_from:
+                before = cpu_snapshot(pids)
+            time.sleep(max(0.0, at - time.perf_counter()))
+            pool.submit(send, i)
+        if before and not STOP.is_set():
+            cpu = cpu_usage(before, cpu_snapshot(pids))
+    except BaseException:  # Ctrl-C: drop the calls not started yet, wait only for those in flight
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)  # the calls queued behind busy workers still start, late (open loop)
+    return scheduled, measured_from, cpu
+
+
+class EventListener:
+    """A private, exclusive queue bound to `<source>.events` with `routing_key` on the bench's vhost: the receive
+    time (perf_counter) of the first event per envelope subject, without polling the HTTP API."""
+
+    def __init__(self, amqp_uri: str, source: str, routing_key: str):
+        self.amqp_uri, self.exchange, self.routing_key = amqp_uri, get_event_exchange(source, {}), routing_key
+        self.seen: dict[str, float] = {}
+        self.ready, self.done, self.error = threading.Event(), threading.Event(), None
+
+    def _on_message(self, body, message) -> None:
+        subject = body.get("subject") if isinstance(body, dict) else None
+        if subject:
+            self.seen.setdefault(subject, time.perf_counter())
+
+    def _run(self) -> None:
+        name = f"bench.listen.{self.routing_key}.{uuid.uuid4().hex[:8]}"
+        queue = Queue(name, exchange=self.exchange, routing_key=self.routing_key, exclusive=True, auto_delete=True)
+        try:
+            with Connection(self.amqp_uri) as conn, Consumer(
+                conn, [queue], callbacks=[self._on_message], accept=["json"], no_ack=True
+            ):  # fmt: skip
+                self.ready.set()
+                while not self.done.is_set():
+                    try:
+                        conn.drain_events(timeout=0.2)
+                    except TimeoutError:  # socket.timeout: nothing in the last 0.2 s
+                        pass
+        except Exception as exc:  # reported by start() or stop()
+            self.error = exc
+        finally:
+            self.ready.set()
+
+    def start(self) -> None:
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+        self.ready.wait(30)
+        if self.error or not self.thread.is_alive():
+            raise RuntimeError(f"event listener failed: {self.error!r}")
+
+    def stop(self) -> None:
+        self.done.set()
+        self.thread.join(10)
+
+
+def queue_depths(amqp_uri: str) -> dict[str, int]:
+    """Messages ready in every event handler's queue and dead-letter queue of the platform (non-zero only)."""
+    from minqing.handlers import dlq_name
+    from minqing.topology import all_event_handlers
+
+    depths = {}
+    with Connection(amqp_uri) as conn:
+        channel = conn.default_channel
+        for name, _, _ in all_event_handlers():
+            for queue in (name, dlq_name(name)):
+                try:
+                    depths[queue] = channel.queue_declare(queue, passive=True).message_count
+                except Exception:  # not declared (yet): nothing in it; the channel closed, open another
+                    channel = conn.channel()
+    return {k: v for k, v in depths.items() if v}
+
+
+def settle(amqp_uri: str, timeout: float = 60) -> dict[str, int]:
+    """Waits (up to `timeout` s) until no handler queue has messages waiting, twice in a row 0.5 s apart,
+    so one measurement's backlog does not spill into the next. Returns what is left (dead letters stay)."""
+    deadline, calm = time.monotonic() + timeout, 0
+    while True:
+        left = {k: v for k, v in queue_depths(amqp_uri).items() if not k.endswith(".dlq")}
+        calm = 0 if left else calm + 1
+        if calm >= 2 or time.monotonic() > deadline or STOP.is_set():
+            return left
+        time.sleep(0.5)
 
 
 # --- the platform under test -------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """Intake benchmark: how many case registrations per second the platform takes, and at what latency.
 
     python bench/intake.py [--clients 1,8,32] [--duration 15] [--pg-url postgresql://postgres@127.0.0.1:5432/postgres]
-                           [--baseline-duration 5] [--services intake,...] [--profile]
+                           [--baseline-duration 5] [--services intake,...] [--assign-rates 20,50] [--profile]
 
 Everything runs on this machine: the client, the services, RabbitMQ and PostgreSQL share its cores, so it
 first waits (up to 60 s) for the machine to be idle, and reports what other load used meanwhile. It creates
@@ -14,6 +14,13 @@ and the gateway, and removes all of it at the end, also on Ctrl-C or an error.
    registrations/s, p50/p99/max latency, errors by status, CPU per party (from /proc, % of one core;
    "other" is load from outside the benchmark) and how the intake's DB connections spend their time.
 2. Register → visible: 20 samples at one client, POST start until GET /api/v1/cases?q=<reference> lists it.
+   Register → assigned at a steady rate (--assign-rates, per second, each for --duration s after a 1 s warm-up;
+   open loop: the i-th POST starts at i / rate whether or not earlier ones have returned, from up to 64
+   connections): cases of category "elevator" in buildings maxian-b01..b60, which maxian's rules classify as
+   committed and assign to the grid's leader (intake → case.registered → routing → case.assigned). The
+   assignment is seen on a queue of the bench's own bound to the `routing.events` exchange (key case.assigned),
+   matched by the envelope's subject to the POST response's id: POST start → event received, and how many
+   were assigned within 30 s. Before each rate the platform's event queues are left to drain.
 3. Baselines at the same concurrency, same vhost and database:
    (a) raw kombu round trip: publish a ~600-byte JSON message persistently with publisher confirms to a
        durable queue, consume it and ack (closed loop per client, one connection and queue each);
@@ -35,20 +42,37 @@ import random
 import signal
 import sys
 import tempfile
+import threading
 import time
 import uuid
+from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlencode
 
 import psycopg2
-from harness import STOP, Platform, WaitSampler, closed_loop, cpu_snapshot, cpu_usage, pct, spy, top_frames
+from harness import (
+    STOP,
+    EventListener,
+    Platform,
+    WaitSampler,
+    closed_loop,
+    cpu_snapshot,
+    cpu_usage,
+    open_loop,
+    pct,
+    queue_depths,
+    settle,
+    spy,
+    top_frames,
+)
 from kombu import Connection
 
 from minqing.config import SERVICES
 
 HERE = Path(__file__).resolve().parent
 TARGET_RATE, TARGET_P99_MS = 300, 150
+ASSIGN_WITHIN = 30  # s: a case not assigned by then counts as missed
 SEEDS = itertools.count(1)  # every client of the run writes different cases
 
 PLACES = "楼道 电梯 地下车库 单元门口 小区东门 垃圾分类点 绿化带 健身区 楼顶 自行车棚 消防通道 快递柜".split()
@@ -172,6 +196,66 @@ def visibility(port: int, token: str, samples: int = 20) -> dict:
     return {"samples": len(visible), "failed": failed, "p50_ms": p50, "p99_ms": p99, "max_polls": max(polls, default=0)}
 
 
+def assignment(platform: Platform, token: str, rate: float, duration: float, pids: dict[str, int]) -> dict:
+    """Open loop at `rate` registrations/s of elevator cases; POST start → case.assigned seen on routing.events."""
+    left = settle(platform.amqp_uri)  # the previous measurement's backlog must not count against this one
+    listener = EventListener(platform.amqp_uri, "routing", "case.assigned")
+    listener.start()
+    rng = random.Random(next(SEEDS))
+    bodies = [case_body(rng) | {"category": "elevator"} for _ in range(round(rate * (duration + 1)))]
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    local, conns, posts = threading.local(), [], {}  # posts: i → (POST start, POST end, status, case id)
+
+    def send(i: int) -> None:
+        if STOP.is_set():
+            return
+        if not hasattr(local, "conn"):
+            local.conn = http.client.HTTPConnection("127.0.0.1", platform.port, timeout=ASSIGN_WITHIN)
+            conns.append(local.conn)
+        t0 = time.perf_counter()
+        status, case = call(local.conn, "POST", "/api/v1/cases", headers, bodies[i])
+        posts[i] = (t0, time.perf_counter(), status, case.get("id") if status == 201 else None)
+
+    try:
+        scheduled, first, cpu = open_loop(send, rate, duration, pids)
+        # wait for the stragglers: each case gets ASSIGN_WITHIN s from its POST start, and no more
+        wanted = {case_id: t0 for t0, _, _, case_id in posts.values() if case_id}
+        deadline = max(wanted.values(), default=time.perf_counter()) + ASSIGN_WITHIN
+        while not STOP.is_set() and time.perf_counter() < deadline and not wanted.keys() <= listener.seen.keys():
+            time.sleep(0.1)
+    finally:
+        listener.stop()
+        for conn in conns:
+            conn.close()
+    measured = [posts[i] for i in range(first, len(scheduled)) if i in posts]
+    ok = [(i, t0, t1, case_id) for i, (t0, t1, _, case_id) in posts.items() if i >= first and case_id]
+    seen = listener.seen
+    assigned = [seen[case_id] - t0 for _, t0, _, case_id in ok if case_id in seen]
+    from_schedule = [seen[case_id] - scheduled[i] for i, _, _, case_id in ok if case_id in seen]
+
+    def ms(values: list[float], q: float) -> float:
+        return round(pct(values, q), 1)
+
+    return {
+        "target_rate": rate,
+        "sent": len(measured),
+        "rate": round(len(measured) / duration, 1),
+        "posted_ok": len(ok),
+        "post_errors": dict(Counter(str(status) for _, _, status, case_id in measured if not case_id)),
+        "post_p50_ms": ms([t1 - t0 for _, t0, t1, _ in ok], 50),
+        "post_p99_ms": ms([t1 - t0 for _, t0, t1, _ in ok], 99),
+        "max_send_lag_ms": round(1000 * max((t0 - scheduled[i] for i, t0, _, _ in ok), default=0), 1),
+        "assigned": len(assigned),
+        "assigned_within_30s": sum(1 for x in assigned if x <= ASSIGN_WITHIN),
+        "p50_ms": ms(assigned, 50),
+        "p99_ms": ms(assigned, 99),
+        "max_ms": round(1000 * max(assigned, default=float("nan")), 1),
+        "from_schedule_p99_ms": ms(from_schedule, 99),
+        "backlog_before": left,
+        "cpu_pct_of_core": cpu,
+    }
+
+
 def profile(port: int, token: str, pids: dict[str, int], seconds: int = 10) -> str:
     out = Path(tempfile.mkdtemp(prefix="minqing-bench-spy-"))
     spies = {name: spy(pid, seconds, out / name) for name, pid in pids.items() if name != "bench-client"}
@@ -232,6 +316,49 @@ def markdown(results: dict) -> str:
     ])  # fmt: skip
 
 
+def assignment_markdown(results: dict) -> str:
+    """The "register → assigned (steady rate)" section, beside the raw kombu round trip at one client."""
+    cpu_keys = [*results["processes"], "postgres", "rabbitmq", "bench-client", "other", "machine"]
+    rows = [
+        "## register → assigned (steady rate)",
+        "",
+        'Open loop, category "elevator" in maxian-b01..b60 → rule: committed, assigned to the grid leader. '
+        f"Clock: POST start → case.assigned received on the bench's own queue on routing.events; "
+        f"{results['args']['duration']:g} s per rate after a 1 s warm-up.",
+        "",
+        "| target /s | sent /s | POST ok | POST errors | POST p50/p99 ms | assigned ≤ 30 s | p50 ms | p99 ms | max ms "
+        "| p99 from schedule ms | max send lag ms | CPU % of a core: " + " / ".join(cpu_keys) + " |",
+        "|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for a in results["assignment"]:
+        errors = ", ".join(f"{k}: {v}" for k, v in a["post_errors"].items()) or "0"
+        cpu = " / ".join(str(a["cpu_pct_of_core"].get(k, 0)) for k in cpu_keys)
+        rows.append(
+            f"| {a['target_rate']:g} | {a['rate']} | {a['posted_ok']} | {errors} "
+            f"| {a['post_p50_ms']}/{a['post_p99_ms']} | {a['assigned_within_30s']} of {a['posted_ok']} "
+            f"| {a['p50_ms']} | {a['p99_ms']} | {a['max_ms']} "
+            f"| {a['from_schedule_p99_ms']} | {a['max_send_lag_ms']} | {cpu} |"
+        )
+    rows.append("")
+    if results.get("kombu"):
+        mq = results["kombu"][0]
+        rows.append(
+            f"- baseline, raw kombu publish → consume round trip ({mq['clients']} client, confirmed, persistent): "
+            f"p50 {mq['p50_ms']} ms, p99 {mq['p99_ms']} ms"
+            + "".join(
+                f"; at {a['target_rate']:g}/s register → assigned p50 = {a['p50_ms'] / max(mq['p50_ms'], 0.01):.0f}"
+                f"× that round trip"
+                for a in results["assignment"]
+            )
+        )
+    for a in results["assignment"]:
+        if a["backlog_before"]:
+            rows.append(f"- at {a['target_rate']:g}/s, queues not yet drained when it started: {a['backlog_before']}")
+    if results.get("dead_letters"):
+        rows.append(f"- dead letters after the run: {results['dead_letters']}")
+    return "\n".join(rows)
+
+
 def quiet_machine(wait: float = 60, busy_pct: int = 30) -> int:
     """Waits (up to `wait` s) until the machine is nearly idle; returns how busy it was, in % of a core."""
     deadline = time.monotonic() + wait
@@ -255,6 +382,7 @@ def main() -> int:
     parser.add_argument("--baseline-duration", type=float, default=5, help="measured seconds per baseline level")
     parser.add_argument("--pg-url", default="postgresql://postgres@127.0.0.1:5432/postgres", help="an admin URL")
     parser.add_argument("--services", help=f"backend services to start (default: all of {','.join(SERVICES)})")
+    parser.add_argument("--assign-rates", default="20,50", help="register → assigned: registrations/s, '' for none")
     parser.add_argument("--profile", action="store_true", help="py-spy every service process under 8 clients")
     args = parser.parse_args()
     levels = [int(x) for x in args.clients.split(",")]
@@ -280,6 +408,11 @@ def main() -> int:
             results["registrations"].append(closed_loop(clients, args.duration, pids, probe=probe))
             print(f"registrations, {n} client(s): {results['registrations'][-1]}")
         results["visibility"] = visibility(platform.port, token)
+        results["assignment"] = []
+        for rate in [float(x) for x in args.assign_rates.split(",") if x.strip()]:
+            results["assignment"].append(assignment(platform, token, rate, args.duration, pids))
+            print(f"register → assigned at {rate:g}/s: {results['assignment'][-1]}")
+        results["dead_letters"] = {k: v for k, v in queue_depths(platform.amqp_uri).items() if k.endswith(".dlq")}
         if args.profile:
             (HERE / "results-profile.txt").write_text(profile(platform.port, token, pids))
         scope = {"sub": "bench", "role": "community_admin", "communities": ["maxian"]}
@@ -297,6 +430,8 @@ def main() -> int:
             results["postgres"].append(closed_loop(clients, args.baseline_duration, pids, warmup=1))
             print(f"raw PostgreSQL INSERT+COMMIT, {n} client(s): {results['postgres'][-1]}")
         table = markdown(results)
+        if results["assignment"]:
+            table += "\n\n" + assignment_markdown(results)
         print("\n" + table)
         (HERE / "results-intake.json").write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
         title = f"# Intake benchmark, {results['started']}: {results['cpus']} CPUs, {args.duration:g} s per level, "
