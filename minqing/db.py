@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from datetime import UTC
 
 from nameko.extensions import DependencyProvider
-from sqlalchemy import DateTime, TypeDecorator, create_engine, event
+from sqlalchemy import DateTime, MetaData, TypeDecorator, create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -123,3 +123,20 @@ class UTCDateTime(TypeDecorator):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def service_metadata() -> MetaData:
+    """A service's own metadata: stable constraint names for alembic, plus the outbox, inbox and
+    idempotency tables every service has."""
+    from minqing.outbox import plumbing_tables
+
+    metadata = MetaData(
+        naming_convention={
+            "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+            "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+            "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+            "pk": "pk_%(table_name)s",
+        }
+    )
+    plumbing_tables(metadata)
+    return metadata

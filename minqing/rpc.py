@@ -6,12 +6,27 @@ import functools
 import logging
 import time
 
-from marshmallow import Schema, ValidationError
+from marshmallow import Schema, ValidationError, fields, validate
 
 from minqing import metrics
 from minqing.errors import MinqingError, from_validation
+from minqing.vocabulary import ROLES, one_of
 
 log = logging.getLogger(__name__)
+
+
+class Scope(Schema):
+    """Who is asking, as the gateway established from the token."""
+
+    sub = fields.Str(required=True)
+    role = fields.Str(required=True, validate=one_of(ROLES))
+    communities = fields.List(fields.Str(), required=True)
+    bureau = fields.Str(load_default=None)
+
+
+class Idempotency(Schema):
+    key = fields.Str(load_default=None, validate=validate.Length(max=200))
+    fingerprint = fields.Str(load_default="")
 
 
 @functools.cache

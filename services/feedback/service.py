@@ -4,20 +4,15 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from nameko.dependency_providers import Config
 from nameko.rpc import RpcProxy, rpc
 from nameko.timer import timer
-from nameko.web.handlers import http
-from sqlalchemy import text
 
-from minqing import metrics
-from minqing.context import Correlation
-from minqing.db import Database
 from minqing.errors import NotFound
 from minqing.events import load_envelope
 from minqing.handlers import event_handler
-from minqing.outbox import OutboxRelay, claim_inbox, idempotent, outbox_status
+from minqing.outbox import claim_inbox
 from minqing.rpc import boundary, load
+from minqing.service import ServiceBase
 from services.feedback import answers, statistics, votes
 from services.feedback import schemas as s
 from services.intake.directory import can_see
@@ -30,20 +25,9 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-class FeedbackService:
+class FeedbackService(ServiceBase):
     name = NAME
-    db = Database()
-    relay = OutboxRelay()
-    correlation = Correlation()
-    config = Config()
     intake = RpcProxy("intake")
-
-    def _write(self, schema_in, payload, scope, idem, produce):
-        data, scope, idem = load(schema_in, payload), load(s.Scope, scope), load(s.Idempotency, idem)
-        with self.db.transaction() as session:
-            return idempotent(
-                session, scope["sub"], idem["key"], idem["fingerprint"], lambda: produce(session, data, scope)
-            )
 
     def _case(self, session, case_id, scope):
         case = answers.get_case(session, case_id, lock=True)
@@ -151,23 +135,3 @@ class FeedbackService:
             answers.close_unrated(session, now(), float(self.config.get("UNRATED_CLOSE_DAYS", 7)))
         with self.db.transaction() as session:
             votes.close_due(session, now())
-
-    @rpc
-    def health(self):
-        with self.db.transaction() as session:
-            session.execute(text("SELECT 1"))
-        return {"service": NAME, "database": "ok"}
-
-    @rpc
-    def outbox_status(self):
-        with self.db.transaction() as session:
-            return outbox_status(session)
-
-    @http("GET", "/metrics")
-    def metrics(self, request):
-        body, content_type = metrics.exposition()
-        return 200, {"Content-Type": content_type}, body
-
-    @http("GET", "/healthz")
-    def healthz(self, request):
-        return 200, {"Content-Type": "application/json"}, '{"status": "ok"}'

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load, validate, validates_schema
 
-from minqing.vocabulary import CASE_STATUSES, CHANNELS, HANDLING_TYPES, ROLES, one_of
+from minqing.rpc import Idempotency, Scope  # noqa: F401  (re-exported: every service's boundary uses them)
+from minqing.vocabulary import CASE_STATUSES, CHANNELS, HANDLING_TYPES, one_of
 
 CODE = validate.Regexp(r"^[a-z][a-z0-9_-]{1,59}$", error="must be lower-case letters, digits, '-' or '_'")
 PHONE = validate.Regexp(r"^\+?[0-9][0-9 -]{4,19}$", error="must be a phone number of digits")
@@ -12,20 +13,6 @@ PHONE = validate.Regexp(r"^\+?[0-9][0-9 -]{4,19}$", error="must be a phone numbe
 
 def text(max_len: int, required: bool = True, **kw) -> fields.Str:
     return fields.Str(required=required, validate=validate.Length(min=1, max=max_len), **kw)
-
-
-class Scope(Schema):
-    """Who is asking, as the gateway established from the token."""
-
-    sub = fields.Str(required=True)
-    role = fields.Str(required=True, validate=one_of(ROLES))
-    communities = fields.List(fields.Str(), required=True)
-    bureau = fields.Str(load_default=None)
-
-
-class Idempotency(Schema):
-    key = fields.Str(load_default=None, validate=validate.Length(max=200))
-    fingerprint = fields.Str(load_default="")
 
 
 # --- directory ---------------------------------------------------------------------------------

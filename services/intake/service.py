@@ -4,19 +4,16 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from nameko.dependency_providers import Config
 from nameko.rpc import rpc
-from nameko.web.handlers import http
-from sqlalchemy import select, text
+from sqlalchemy import select
 
 from minqing import metrics
-from minqing.context import Correlation
-from minqing.db import Database
 from minqing.errors import NotFound
 from minqing.events import load_envelope
 from minqing.handlers import event_handler
-from minqing.outbox import OutboxRelay, claim_inbox, idempotent, outbox_status
+from minqing.outbox import claim_inbox
 from minqing.rpc import boundary, load
+from minqing.service import ServiceBase
 from services.intake import cases, directory, duplicates, ledger
 from services.intake import schemas as s
 from services.intake.models import Building, Case, Grid, Household, ResidentUnit
@@ -34,12 +31,8 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-class IntakeService:
+class IntakeService(ServiceBase):
     name = NAME
-    db = Database()
-    relay = OutboxRelay()
-    correlation = Correlation()
-    config = Config()
 
     def __init__(self):
         duplicates.warm_up()
@@ -50,14 +43,6 @@ class IntakeService:
             "window_days": int(self.config.get("DUPLICATE_WINDOW_DAYS", 30)),
             "threshold": float(self.config.get("DUPLICATE_THRESHOLD", 60)),
         }
-
-    def _write(self, schema_in, payload, scope, idem, produce):
-        """Validate, then run `produce(session, data, scope)` once per Idempotency-Key, in one transaction."""
-        data, scope, idem = load(schema_in, payload), load(s.Scope, scope), load(s.Idempotency, idem)
-        with self.db.transaction() as session:
-            return idempotent(
-                session, scope["sub"], idem["key"], idem["fingerprint"], lambda: produce(session, data, scope)
-            )
 
     # --- directory ----------------------------------------------------------------------------
     @rpc
@@ -183,22 +168,3 @@ class IntakeService:
         metrics.EVENTS_IN.labels(NAME, envelope["type"], "applied").inc()
 
     # --- operations ---------------------------------------------------------------------------
-    @rpc
-    def health(self):
-        with self.db.transaction() as session:
-            session.execute(text("SELECT 1"))
-        return {"service": NAME, "database": "ok"}
-
-    @rpc
-    def outbox_status(self):
-        with self.db.transaction() as session:
-            return outbox_status(session)
-
-    @http("GET", "/metrics")
-    def metrics(self, request):
-        body, content_type = metrics.exposition()
-        return 200, {"Content-Type": content_type}, body
-
-    @http("GET", "/healthz")
-    def healthz(self, request):
-        return 200, {"Content-Type": "application/json"}, '{"status": "ok"}'

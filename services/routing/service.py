@@ -4,21 +4,18 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from nameko.dependency_providers import Config
 from nameko.rpc import rpc
 from nameko.timer import timer
-from nameko.web.handlers import http
-from sqlalchemy import select, text
+from sqlalchemy import select
 
 from minqing import config as settings
 from minqing import metrics
-from minqing.context import Correlation
-from minqing.db import Database
 from minqing.errors import NotFound
 from minqing.events import load_envelope
 from minqing.handlers import event_handler
-from minqing.outbox import OutboxRelay, claim_inbox, idempotent, outbox_status
+from minqing.outbox import claim_inbox
 from minqing.rpc import boundary, load
+from minqing.service import ServiceBase
 from services.intake.directory import can_see
 from services.routing import machine, meetings, public, roster, scanner, workflow
 from services.routing import schemas as s
@@ -56,19 +53,8 @@ def case_view(case: RoutedCase) -> dict:
     )
 
 
-class RoutingService:
+class RoutingService(ServiceBase):
     name = NAME
-    db = Database()
-    relay = OutboxRelay()
-    correlation = Correlation()
-    config = Config()
-
-    def _write(self, schema_in, payload, scope, idem, produce):
-        data, scope, idem = load(schema_in, payload), load(s.Scope, scope), load(s.Idempotency, idem)
-        with self.db.transaction() as session:
-            return idempotent(
-                session, scope["sub"], idem["key"], idem["fingerprint"], lambda: produce(session, data, scope)
-            )
 
     @staticmethod
     def _in_scope(scope: dict, community: str) -> None:
@@ -324,22 +310,3 @@ class RoutingService:
             public.deliver_due(session, now())
 
     # --- operations -------------------------------------------------------------------------------
-    @rpc
-    def health(self):
-        with self.db.transaction() as session:
-            session.execute(text("SELECT 1"))
-        return {"service": NAME, "database": "ok"}
-
-    @rpc
-    def outbox_status(self):
-        with self.db.transaction() as session:
-            return outbox_status(session)
-
-    @http("GET", "/metrics")
-    def metrics(self, request):
-        body, content_type = metrics.exposition()
-        return 200, {"Content-Type": content_type}, body
-
-    @http("GET", "/healthz")
-    def healthz(self, request):
-        return 200, {"Content-Type": "application/json"}, '{"status": "ok"}'

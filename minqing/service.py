@@ -1,0 +1,53 @@
+"""What every backend service has besides its own entrypoints: its database, outbox relay and
+correlation id, the idempotent-write path, and the operations endpoints (health, outbox, metrics)."""
+
+from __future__ import annotations
+
+from nameko.dependency_providers import Config
+from nameko.rpc import rpc
+from nameko.web.handlers import http
+from sqlalchemy import text
+
+from minqing import metrics
+from minqing.context import Correlation
+from minqing.db import Database
+from minqing.outbox import OutboxRelay, idempotent, outbox_status
+from minqing.rpc import Idempotency, Scope, load
+
+
+class ServiceBase:
+    """Subclass it and set `name`; nameko finds the entrypoints below on every subclass."""
+
+    name: str
+    db = Database()
+    relay = OutboxRelay()
+    correlation = Correlation()
+    config = Config()
+
+    def _write(self, schema_in, payload, scope, idem, produce):
+        """Validate, then run `produce(session, data, scope)` once per Idempotency-Key, in one transaction."""
+        data, scope, idem = load(schema_in, payload), load(Scope, scope), load(Idempotency, idem)
+        with self.db.transaction() as session:
+            return idempotent(
+                session, scope["sub"], idem["key"], idem["fingerprint"], lambda: produce(session, data, scope)
+            )
+
+    @rpc
+    def health(self):
+        with self.db.transaction() as session:
+            session.execute(text("SELECT 1"))
+        return {"service": self.name, "database": "ok"}
+
+    @rpc
+    def outbox_status(self):
+        with self.db.transaction() as session:
+            return outbox_status(session)
+
+    @http("GET", "/metrics")
+    def metrics(self, request):
+        body, content_type = metrics.exposition()
+        return 200, {"Content-Type": content_type}, body
+
+    @http("GET", "/healthz")
+    def healthz(self, request):
+        return 200, {"Content-Type": "application/json"}, '{"status": "ok"}'
