@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import base64
+
+from werkzeug.wrappers import Response
+
 from gateway.api import Route, endpoint
 from gateway.web import http
+from minqing.errors import NotFound
 from services.feedback import schemas as fs
 
 STAFF = ("grid_member", "community_admin", "district_admin")
 ANSWERERS = STAFF + ("unit_handler",)
 TAGS = ("feedback",)
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 class FeedbackEndpoints:
@@ -66,6 +72,29 @@ class FeedbackEndpoints:
     )
     def stats(self, call):
         return self.feedback.stats(call.query, call.scope)
+
+    @http("GET", "/api/v1/stats/report.xlsx")
+    @endpoint(
+        Route(
+            "GET",
+            "/api/v1/stats/report.xlsx",
+            "A community's monthly report as an Excel workbook",
+            STAFF,
+            query=fs.ReportQuery,
+            tags=TAGS,
+        )
+    )
+    def monthly_report(self, call):
+        code, period = call.query["community"], call.query["period"]
+        names = {c["code"]: c["name"] for c in self.intake.list_communities(call.scope)}
+        if code not in names:
+            raise NotFound(f"community {code!r} not found")
+        workbook = base64.b64decode(self.feedback.monthly_report(code, names[code], period, call.scope))
+        return Response(
+            workbook,
+            content_type=XLSX,
+            headers={"Content-Disposition": f"attachment; filename=minqing-{code}-{period}.xlsx"},
+        )
 
     @http("POST", "/api/v1/polls")
     @endpoint(

@@ -59,6 +59,14 @@ class StatsQuery(Schema):
     channel = fields.Str(load_default=None, validate=one_of(CHANNELS))
 
 
+class ReportQuery(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    community = fields.Str(required=True, validate=CODE)
+    period = fields.Str(required=True, validate=validate.Length(max=20))
+
+
 class PollIn(Schema):
     community = fields.Str(required=True, validate=CODE)
     title = text(200)

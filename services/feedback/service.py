@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from datetime import UTC, datetime
 
 from nameko.rpc import RpcProxy, rpc
@@ -13,7 +14,7 @@ from minqing.handlers import event_handler
 from minqing.outbox import claim_inbox
 from minqing.rpc import boundary, load
 from minqing.service import ServiceBase
-from services.feedback import answers, statistics, votes
+from services.feedback import answers, report, statistics, votes
 from services.feedback import schemas as s
 from services.intake.directory import can_see
 
@@ -111,6 +112,18 @@ class FeedbackService(ServiceBase):
         query, scope = load(s.StatsQuery, query), load(s.Scope, scope)
         with self.db.transaction() as session:
             return statistics.stats(session, query, scope, now())
+
+    @rpc
+    @boundary(NAME)
+    def monthly_report(self, community, community_name, period, scope):
+        """The community's report for a period as an xlsx workbook, base64-encoded for the RPC hop."""
+        query = load(s.StatsQuery, {"community": community, "period": period, "group_by": "grid"})
+        scope = load(s.Scope, scope)
+        if not can_see(scope, community):
+            raise NotFound(f"community {community!r} not found")
+        with self.db.transaction() as session:
+            found = statistics.stats(session, query, scope, now())
+        return base64.b64encode(report.build(community_name, found)).decode()
 
     # --- following the other services ------------------------------------------------------------
     @event_handler("intake", "case.registered")

@@ -1,10 +1,14 @@
 """Feedback end to end on real RabbitMQ and PostgreSQL: the ledger is right at every step of
 resolve → reply → dissatisfied → reopened → resolved → reply → satisfied → closed; votes; the rates."""
 
+import io
 import time
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 from helpers import Api, case_body
+from openpyxl import load_workbook
 
 
 def wait_for(predicate, timeout=10.0):
@@ -85,6 +89,14 @@ def test_dissatisfied_resident_reopens_and_the_ledger_follows_every_step(worked)
     assert overall["satisfaction_rate"] == {"value": 0.0, "numerator": 0, "denominator": 1}
     assert overall["reopen_rate"]["numerator"] == 1
     assert api.get("/api/v1/stats", params={"period": "someday"}).status_code == 422
+
+    month = datetime.now(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m")
+    report = api.get("/api/v1/stats/report.xlsx", params={"community": "maxian", "period": month})
+    assert report.status_code == 200 and report.headers["Content-Type"].startswith("application/vnd.openxml")
+    rows = [r for r in load_workbook(io.BytesIO(report.content)).active.iter_rows(values_only=True) if any(r)]
+    assert rows[0][0] == f"马限社区 民情工作月报（{month}）"
+    assert ("满意率", "0.0%", 0, 1, "一次满意 / 已评价") == rows[7][:5]
+    assert api.get("/api/v1/stats/report.xlsx", params={"community": "atlantis", "period": month}).status_code == 404
 
 
 def test_a_vote_of_an_estate_one_vote_per_household(directory, token):
