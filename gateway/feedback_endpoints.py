@@ -96,6 +96,55 @@ class FeedbackEndpoints:
             headers={"Content-Disposition": f"attachment; filename=minqing-{code}-{period}.xlsx"},
         )
 
+    @http("POST", "/api/v1/supervisions")
+    @endpoint(
+        Route(
+            "POST",
+            "/api/v1/supervisions",
+            "Record supervision of a case, handler, grid or the community",
+            STAFF,
+            body=fs.SupervisionIn,
+            response=fs.SupervisionOut,
+            status=201,
+            tags=TAGS,
+            idempotent=True,
+        )
+    )
+    def record_supervision(self, call):
+        return self.feedback.record_supervision(call.body, call.scope, call.idem)
+
+    @http("GET", "/api/v1/supervisions")
+    @endpoint(
+        Route(
+            "GET",
+            "/api/v1/supervisions",
+            "Supervision records (open, overdue, by kind or target)",
+            STAFF,
+            query=fs.SupervisionQuery,
+            response=fs.SupervisionOut,
+            many=True,
+            tags=TAGS,
+        )
+    )
+    def list_supervisions(self, call):
+        return self.feedback.list_supervisions(call.query, call.scope)
+
+    @http("POST", "/api/v1/supervisions/<supervision_id>/close")
+    @endpoint(
+        Route(
+            "POST",
+            "/api/v1/supervisions/<supervision_id>/close",
+            "Close a supervision record",
+            STAFF,
+            body=fs.CloseIn,
+            response=fs.SupervisionOut,
+            tags=TAGS,
+            idempotent=True,
+        )
+    )
+    def close_supervision(self, call, supervision_id):
+        return self.feedback.close_supervision(supervision_id, call.body, call.scope, call.idem)
+
     @http("POST", "/api/v1/polls")
     @endpoint(
         Route(

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 
 from marshmallow import Schema, ValidationError, fields, validate
 
-from minqing.vocabulary import CHANNELS, FEEDBACK_METHODS, HANDLING_TYPES, one_of
+from minqing.vocabulary import CHANNELS, FEEDBACK_METHODS, HANDLING_TYPES, SUPERVISION_KINDS, one_of
 
 
 class Actor(Schema):
@@ -139,6 +139,14 @@ class HotIssueDetected(Schema):
     title = fields.Str(load_default=None)
 
 
+class CaseSupervised(Schema):
+    supervision_id = fields.Str(required=True)
+    kind = fields.Str(required=True, validate=one_of(SUPERVISION_KINDS))
+    finding = fields.Str(required=True)
+    due = fields.AwareDateTime(load_default=None)
+    actor = fields.Nested(Actor, load_default=None)
+
+
 class PollClosed(Schema):
     title = fields.Str(required=True)
     passed = fields.Bool(required=True)
@@ -177,6 +185,7 @@ EVENT_SCHEMAS: dict[str, type[Schema]] = {
     "hot_issue.detected": HotIssueDetected,
     "case.project_linked": ProjectLinked,
     "poll.closed": PollClosed,
+    "case.supervised": CaseSupervised,
 }
 
 

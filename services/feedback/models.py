@@ -101,3 +101,24 @@ class Vote(Base):
     option: Mapped[str] = mapped_column(String(20))
     cast_at: Mapped[datetime] = mapped_column(Stamp)
     cast_by: Mapped[str] = mapped_column(String(120))
+
+
+class Supervision(Base):
+    """A supervision record (接受监督) of one of the five kinds, tracked to closure."""
+
+    __tablename__ = "supervisions"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    community: Mapped[str] = mapped_column(String(40), index=True)
+    kind: Mapped[str] = mapped_column(String(12))
+    supervisor: Mapped[dict] = mapped_column(JSON)  # {"type": deputy|resident|media|panel, "name": ...}
+    target_type: Mapped[str] = mapped_column(String(12))  # case, handler, grid, community
+    target_id: Mapped[str] = mapped_column(String(120))
+    finding: Mapped[str] = mapped_column(Text)
+    required_action: Mapped[str | None] = mapped_column(Text)
+    due: Mapped[datetime | None] = mapped_column(Stamp)
+    raises_urgency: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(10), default="open")  # open, closed
+    recorded_by: Mapped[str] = mapped_column(String(120))
+    recorded_at: Mapped[datetime] = mapped_column(Stamp)
+    closed_at: Mapped[datetime | None] = mapped_column(Stamp)
+    closure: Mapped[str | None] = mapped_column(Text)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import EXCLUDE, Schema, fields, validate
 
-from minqing.vocabulary import CHANNELS, FEEDBACK_METHODS, one_of
+from minqing.vocabulary import CHANNELS, FEEDBACK_METHODS, SUPERVISION_KINDS, one_of
 from services.intake.schemas import CODE, Idempotency, Scope, text  # noqa: F401
 
 
@@ -57,6 +57,59 @@ class StatsQuery(Schema):
     period = fields.Str(load_default="last_30_days", validate=validate.Length(max=20))
     group_by = fields.Str(load_default="community", validate=one_of(("community", "grid", "handler", "channel")))
     channel = fields.Str(load_default=None, validate=one_of(CHANNELS))
+
+
+class Supervisor(Schema):
+    type = fields.Str(required=True, validate=one_of(("deputy", "resident", "media", "panel", "staff")))
+    name = text(120)
+
+
+class SupervisionIn(Schema):
+    community = fields.Str(required=True, validate=CODE)
+    kind = fields.Str(required=True, validate=one_of(SUPERVISION_KINDS))
+    supervisor = fields.Nested(Supervisor, required=True)
+    target_type = fields.Str(required=True, validate=one_of(("case", "handler", "grid", "community")))
+    target_id = fields.Str(required=True, validate=validate.Length(min=1, max=120))
+    finding = text(5000)
+    required_action = text(2000, required=False, load_default=None)
+    due = fields.AwareDateTime(load_default=None)
+    raises_urgency = fields.Bool(load_default=False, truthy={True}, falsy={False})
+
+
+class SupervisionOut(Schema):
+    id = fields.Str()
+    community = fields.Str()
+    kind = fields.Str()
+    supervisor = fields.Dict()
+    target_type = fields.Str()
+    target_id = fields.Str()
+    finding = fields.Str()
+    required_action = fields.Str(allow_none=True)
+    due = fields.AwareDateTime(allow_none=True)
+    raises_urgency = fields.Bool()
+    status = fields.Str()
+    recorded_by = fields.Str()
+    recorded_at = fields.AwareDateTime()
+    closed_at = fields.AwareDateTime(allow_none=True)
+    closure = fields.Str(allow_none=True)
+
+
+class SupervisionQuery(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    community = fields.Str(load_default=None, validate=CODE)
+    kind = fields.Str(load_default=None, validate=one_of(SUPERVISION_KINDS))
+    status = fields.Str(load_default=None, validate=one_of(("open", "closed")))
+    target_type = fields.Str(load_default=None, validate=one_of(("case", "handler", "grid", "community")))
+    target_id = fields.Str(load_default=None, validate=validate.Length(max=120))
+    overdue = fields.Bool(load_default=None)
+    limit = fields.Int(load_default=50, validate=validate.Range(min=1, max=500))
+    cursor = fields.Str(load_default=None, validate=validate.Length(max=200))
+
+
+class CloseIn(Schema):
+    closure = text(5000)
 
 
 class ReportQuery(Schema):

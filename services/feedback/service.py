@@ -14,7 +14,7 @@ from minqing.handlers import event_handler
 from minqing.outbox import claim_inbox
 from minqing.rpc import boundary, load
 from minqing.service import ServiceBase
-from services.feedback import answers, report, statistics, votes
+from services.feedback import answers, report, statistics, supervision, votes
 from services.feedback import schemas as s
 from services.intake.directory import can_see
 
@@ -124,6 +124,35 @@ class FeedbackService(ServiceBase):
         with self.db.transaction() as session:
             found = statistics.stats(session, query, scope, now())
         return base64.b64encode(report.build(community_name, found)).decode()
+
+    # --- supervision ------------------------------------------------------------------------------
+    @rpc
+    @boundary(NAME)
+    def record_supervision(self, payload, scope, idem=None):
+        def produce(session, data, scope):
+            if not can_see(scope, data["community"]):
+                raise NotFound(f"community {data['community']!r} not found")
+            actor = {"id": scope["sub"], "role": scope["role"]}
+            return s.SupervisionOut().dump(supervision.record(session, data, actor, now()))
+
+        return self._write(s.SupervisionIn, payload, scope, idem, produce)
+
+    @rpc
+    @boundary(NAME)
+    def close_supervision(self, supervision_id, payload, scope, idem=None):
+        def produce(session, data, scope):
+            item = supervision.get(session, supervision_id, scope)
+            return s.SupervisionOut().dump(supervision.close(session, item, data["closure"], now()))
+
+        return self._write(s.CloseIn, payload, scope, idem, produce)
+
+    @rpc
+    @boundary(NAME)
+    def list_supervisions(self, query, scope):
+        query, scope = load(s.SupervisionQuery, query), load(s.Scope, scope)
+        with self.db.transaction() as session:
+            found = supervision.page(session, query, scope, now())
+            return {"items": s.SupervisionOut(many=True).dump(found["items"]), "next_cursor": found["next_cursor"]}
 
     # --- following the other services ------------------------------------------------------------
     @event_handler("intake", "case.registered")

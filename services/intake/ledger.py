@@ -187,6 +187,11 @@ def apply_event(session: Session, case: Case, envelope: dict) -> bool:
             detail=detail,
         )
     )
+    if envelope["type"] == "case.supervised":
+        # a supervision record demanding action raises the case's urgency (督办) by one level
+        case.supervision_level = case.supervision_level + 1
+        case.updated_at = max(case.updated_at, envelope["time"])
+        return True
     if envelope["type"] == "case.overdue":
         # supervision only ever rises, whatever order the events come in
         case.overdue = True

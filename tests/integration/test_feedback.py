@@ -133,3 +133,60 @@ def test_a_vote_of_an_estate_one_vote_per_household(directory, token):
     assert closed["result"]["participation"] == 0.9 and closed["result"]["quorum_met"] is True
     late = api.post(f"/api/v1/polls/{pid}/votes", {"household": "maxian-b01-1-0010", "option": "yes"})
     assert late.status_code == 409
+
+
+def test_supervision_of_a_case_raises_its_urgency_and_is_tracked_to_closure(worked):
+    api, resident, _ = worked
+    case = resident.post("/api/v1/cases", case_body(channel="online", category="elevator")).json()
+    wait_for(lambda: ledger_status(api, case["id"])["status"] == "assigned")
+    record = api.post(
+        "/api/v1/supervisions",
+        {
+            "community": "maxian",
+            "kind": "deputies",
+            "supervisor": {"type": "deputy", "name": "区人大代表 陈代表"},
+            "target_type": "case",
+            "target_id": case["id"],
+            "finding": "电梯故障已两天，老人出行困难",
+            "required_action": "三日内修复并回复",
+            "due": "2026-12-01T18:00:00+08:00",
+            "raises_urgency": True,
+        },
+    )
+    assert record.status_code == 201, record.text
+    raised = wait_for(lambda: (c := ledger_status(api, case["id"]))["supervision_level"] == 1 and c)
+    assert "case.supervised" in [e["type"] for e in raised["timeline"]]
+
+    media = api.post(
+        "/api/v1/supervisions",
+        {
+            "community": "maxian",
+            "kind": "media",
+            "supervisor": {"type": "media", "name": "马尾电视台"},
+            "target_type": "grid",
+            "target_id": "maxian-g01",
+            "finding": "报道：网格巡查不到位",
+        },
+    )
+    assert media.status_code == 201
+    bad = api.post(
+        "/api/v1/supervisions",
+        {
+            "community": "maxian",
+            "kind": "gossip",
+            "supervisor": {"type": "media", "name": "x"},
+            "target_type": "grid",
+            "target_id": "maxian-g01",
+            "finding": "x",
+            "raises_urgency": True,
+        },
+    )
+    assert bad.status_code == 422 and "kind" in bad.json()["errors"]
+    listed = api.get("/api/v1/supervisions", params={"community": "maxian", "status": "open"}).json()["items"]
+    assert {s["kind"] for s in listed} == {"deputies", "media"}
+
+    closed = api.post(f"/api/v1/supervisions/{record.json()['id']}/close", {"closure": "电梯已修复，代表回访满意"})
+    assert closed.status_code == 200 and closed.json()["status"] == "closed"
+    assert api.post(f"/api/v1/supervisions/{record.json()['id']}/close", {"closure": "again"}).status_code == 409
+    still_open = api.get("/api/v1/supervisions", params={"status": "open"}).json()["items"]
+    assert [s["kind"] for s in still_open] == ["media"]
