@@ -145,6 +145,68 @@ class FeedbackEndpoints:
     def close_supervision(self, call, supervision_id):
         return self.feedback.close_supervision(supervision_id, call.body, call.scope, call.idem)
 
+    @http("POST", "/api/v1/communities/<code>/visit-plans")
+    @endpoint(
+        Route(
+            "POST",
+            "/api/v1/communities/<code>/visit-plans",
+            "Plan home visits to a grid's unvisited households",
+            STAFF,
+            body=fs.VisitPlanIn,
+            status=201,
+            tags=TAGS,
+            idempotent=True,
+        )
+    )
+    def plan_visits(self, call, code):
+        return self.feedback.plan_visits(code, call.body, call.scope, call.idem)
+
+    @http("POST", "/api/v1/visits")
+    @endpoint(
+        Route(
+            "POST",
+            "/api/v1/visits",
+            "Record a visit (home, reception, return); a problem found becomes a case",
+            STAFF,
+            body=fs.VisitIn,
+            response=fs.VisitOut,
+            status=201,
+            tags=TAGS,
+            idempotent=True,
+        )
+    )
+    def record_visit(self, call):
+        return self.feedback.record_visit(call.body, call.scope, call.idem)
+
+    @http("GET", "/api/v1/visits")
+    @endpoint(
+        Route(
+            "GET",
+            "/api/v1/visits",
+            "Visits of a community: planned, done, missed",
+            STAFF,
+            query=fs.VisitQuery,
+            response=fs.VisitOut,
+            many=True,
+            tags=TAGS,
+        )
+    )
+    def list_visits(self, call):
+        return self.feedback.list_visits(call.query, call.scope)
+
+    @http("GET", "/api/v1/communities/<code>/visit-coverage")
+    @endpoint(
+        Route(
+            "GET",
+            "/api/v1/communities/<code>/visit-coverage",
+            "Households visited / households, per grid",
+            STAFF,
+            tags=TAGS,
+        )
+    )
+    def visit_coverage(self, call, code):
+        return self.feedback.visit_coverage(code, call.scope)
+
     @http("POST", "/api/v1/polls")
     @endpoint(
         Route(

@@ -33,6 +33,7 @@ DEFAULTS: dict[str, object] = {
     "log_level": "INFO",
     "scan_interval": 5,
     "unrated_close_days": 7,
+    "return_visit_sample": 1.0,
     "due_soon_fraction": 0.8,
 }
 
@@ -121,6 +122,7 @@ class ServiceSettings:
             config["DUPLICATE_THRESHOLD"] = float(get("duplicate_threshold"))
             config["DUE_SOON_FRACTION"] = float(get("due_soon_fraction"))
             config["UNRATED_CLOSE_DAYS"] = float(get("unrated_close_days"))
+            config["RETURN_VISIT_SAMPLE"] = float(get("return_visit_sample"))
             config["WEB_SERVER_ADDRESS"] = self.http_address or metrics_address(self.service)
         config.update(self.extra)
         return config

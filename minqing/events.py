@@ -147,6 +147,15 @@ class CaseSupervised(Schema):
     actor = fields.Nested(Actor, load_default=None)
 
 
+class VisitRecorded(Schema):
+    kind = fields.Str(required=True, validate=one_of(("home", "reception", "return")))
+    grid = fields.Str(load_default=None)
+    household = fields.Str(load_default=None)
+    visitor = fields.Str(required=True)
+    found_case = fields.Str(load_default=None)
+    for_case = fields.Str(load_default=None)
+
+
 class PollClosed(Schema):
     title = fields.Str(required=True)
     passed = fields.Bool(required=True)
@@ -186,6 +195,7 @@ EVENT_SCHEMAS: dict[str, type[Schema]] = {
     "case.project_linked": ProjectLinked,
     "poll.closed": PollClosed,
     "case.supervised": CaseSupervised,
+    "visit.recorded": VisitRecorded,
 }
 
 

@@ -122,3 +122,23 @@ class Supervision(Base):
     recorded_at: Mapped[datetime] = mapped_column(Stamp)
     closed_at: Mapped[datetime | None] = mapped_column(Stamp)
     closure: Mapped[str | None] = mapped_column(Text)
+
+
+class Visit(Base):
+    """A home visit (零距离全面家访), a reception at the all-weather desk (全天候动态接访) or a return
+    visit carrying a problem (带问题重点回访): planned, then done or missed."""
+
+    __tablename__ = "visits"
+    __table_args__ = (Index("ix_visits_coverage", "community", "grid", "kind", "status"),)
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    community: Mapped[str] = mapped_column(String(40))
+    kind: Mapped[str] = mapped_column(String(10))  # home, reception, return
+    grid: Mapped[str | None] = mapped_column(String(60))
+    household: Mapped[str | None] = mapped_column(String(80), index=True)
+    visitor: Mapped[str | None] = mapped_column(String(120))
+    status: Mapped[str] = mapped_column(String(10))  # planned, done, missed
+    planned_for: Mapped[datetime | None] = mapped_column(Stamp)
+    visited_at: Mapped[datetime | None] = mapped_column(Stamp)
+    notes: Mapped[str | None] = mapped_column(Text)
+    for_case: Mapped[str | None] = mapped_column(String(32), index=True)  # a return visit's case
+    found_case: Mapped[str | None] = mapped_column(String(32))  # a case the visit registered

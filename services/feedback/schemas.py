@@ -112,6 +112,60 @@ class CloseIn(Schema):
     closure = text(5000)
 
 
+class VisitProblem(Schema):
+    title = text(200)
+    description = text(5000)
+    category = fields.Str(load_default=None, validate=validate.Regexp(r"^[a-z_]{2,40}$"))
+    building = fields.Str(load_default=None, validate=CODE)
+
+
+class VisitIn(Schema):
+    community = fields.Str(required=True, validate=CODE)
+    visit_id = fields.Str(load_default=None, validate=validate.Length(max=32))  # a planned visit, now done
+    kind = fields.Str(load_default="home", validate=one_of(("home", "reception", "return")))
+    grid = fields.Str(load_default=None, validate=CODE)
+    household = fields.Str(load_default=None, validate=validate.Length(max=80))
+    for_case = fields.Str(load_default=None, validate=validate.Length(max=32))
+    visited_at = fields.AwareDateTime(load_default=None)
+    missed = fields.Bool(load_default=False, truthy={True}, falsy={False})
+    notes = text(5000, required=False, load_default=None)
+    problem = fields.Nested(VisitProblem, load_default=None)
+
+
+class VisitPlanIn(Schema):
+    grid = fields.Str(required=True, validate=CODE)
+    planned_for = fields.AwareDateTime(required=True)
+    limit = fields.Int(load_default=100, validate=validate.Range(min=1, max=5000))
+    visitor = fields.Str(load_default=None, validate=validate.Length(max=120))
+
+
+class VisitOut(Schema):
+    id = fields.Str()
+    community = fields.Str()
+    kind = fields.Str()
+    grid = fields.Str(allow_none=True)
+    household = fields.Str(allow_none=True)
+    visitor = fields.Str(allow_none=True)
+    status = fields.Str()
+    planned_for = fields.AwareDateTime(allow_none=True)
+    visited_at = fields.AwareDateTime(allow_none=True)
+    notes = fields.Str(allow_none=True)
+    for_case = fields.Str(allow_none=True)
+    found_case = fields.Str(allow_none=True)
+
+
+class VisitQuery(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    community = fields.Str(required=True, validate=CODE)
+    kind = fields.Str(load_default=None, validate=one_of(("home", "reception", "return")))
+    status = fields.Str(load_default=None, validate=one_of(("planned", "done", "missed")))
+    grid = fields.Str(load_default=None, validate=CODE)
+    for_case = fields.Str(load_default=None, validate=validate.Length(max=32))
+    limit = fields.Int(load_default=100, validate=validate.Range(min=1, max=500))
+
+
 class ReportQuery(Schema):
     class Meta:
         unknown = EXCLUDE

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import random
 from datetime import UTC, datetime
 
 from nameko.rpc import RpcProxy, rpc
@@ -14,7 +15,7 @@ from minqing.handlers import event_handler
 from minqing.outbox import claim_inbox
 from minqing.rpc import boundary, load
 from minqing.service import ServiceBase
-from services.feedback import answers, report, statistics, supervision, votes
+from services.feedback import answers, report, statistics, supervision, visits, votes
 from services.feedback import schemas as s
 from services.intake.directory import can_see
 
@@ -154,6 +155,48 @@ class FeedbackService(ServiceBase):
             found = supervision.page(session, query, scope, now())
             return {"items": s.SupervisionOut(many=True).dump(found["items"]), "next_cursor": found["next_cursor"]}
 
+    # --- visits ------------------------------------------------------------------------------------
+    @rpc
+    @boundary(NAME)
+    def plan_visits(self, community, payload, scope, idem=None):
+        def produce(session, data, scope):
+            households = self.intake.grid_households(community, scope).get(data["grid"])
+            if households is None:
+                raise NotFound(f"grid {data['grid']!r} not found in {community!r}")
+            planned = visits.plan(
+                session, community, data["grid"], households, data["planned_for"], data["limit"], data["visitor"]
+            )
+            return {"planned": s.VisitOut(many=True).dump(planned)}
+
+        return self._write(s.VisitPlanIn, payload, scope, idem, produce)
+
+    @rpc
+    @boundary(NAME)
+    def record_visit(self, payload, scope, idem=None):
+        def produce(session, data, scope):
+            if not can_see(scope, data["community"]):
+                raise NotFound(f"community {data['community']!r} not found")
+            actor = {"id": scope["sub"], "role": scope["role"]}
+            visit = visits.record(session, data, actor, now(), lambda body: self.intake.register_case(body, scope))
+            return s.VisitOut().dump(visit)
+
+        return self._write(s.VisitIn, payload, scope, idem, produce)
+
+    @rpc
+    @boundary(NAME)
+    def list_visits(self, query, scope):
+        query, scope = load(s.VisitQuery, query), load(s.Scope, scope)
+        with self.db.transaction() as session:
+            return {"items": s.VisitOut(many=True).dump(visits.list_visits(session, query, scope)), "next_cursor": None}
+
+    @rpc
+    @boundary(NAME)
+    def visit_coverage(self, community, scope):
+        scope = load(s.Scope, scope)
+        grid_households = self.intake.grid_households(community, scope)
+        with self.db.transaction() as session:
+            return visits.coverage_report(session, community, grid_households)
+
     # --- following the other services ------------------------------------------------------------
     @event_handler("intake", "case.registered")
     def on_case_registered(self, body):
@@ -169,6 +212,9 @@ class FeedbackService(ServiceBase):
             if claim_inbox(session, "feedback.routing", envelope["id"]):
                 case = answers.get_case(session, envelope["subject"], lock=True)
                 answers.on_routing_event(session, case, envelope)
+                if envelope["type"] == "case.resolved":
+                    sample = float(self.config.get("RETURN_VISIT_SAMPLE", 1.0))
+                    visits.schedule_return(session, case, sample, random.Random(envelope["id"]))
 
     # --- timers and operations -------------------------------------------------------------------
     @timer(interval=60)

@@ -123,6 +123,12 @@ def add_households(session: Session, community: str, items: list[dict]) -> dict:
     return {"created": len(set(codes) - known), "updated": len(known)}
 
 
+def grid_households(session: Session, community: str, grid: str) -> list[str]:
+    query = select(Household.code).join(Building, Building.code == Household.building)
+    query = query.where(Household.community == community, Building.grid == grid)
+    return list(session.scalars(query.order_by(Household.code)))
+
+
 def household_codes(session: Session, community: str, buildings: list[str]) -> list[str]:
     query = select(Household.code).where(Household.community == community, Household.building.in_(buildings))
     return list(session.scalars(query.order_by(Household.code)))

@@ -95,6 +95,16 @@ class IntakeService(ServiceBase):
 
     @rpc
     @boundary(NAME)
+    def grid_households(self, community, scope):
+        """Every grid's household codes: the denominators of visit coverage."""
+        scope = load(s.Scope, scope)
+        with self.db.transaction() as session:
+            directory.get_community(session, community, scope)
+            grids = session.scalars(select(Grid.code).where(Grid.community == community).order_by(Grid.code))
+            return {grid: directory.grid_households(session, community, grid) for grid in grids}
+
+    @rpc
+    @boundary(NAME)
     def list_directory(self, kind, community, query, scope):
         model, _, schema_out, _ = DIRECTORY[kind]
         scope, page = load(s.Scope, scope), load(s.PageQuery, query)

@@ -78,6 +78,9 @@ def test_dissatisfied_resident_reopens_and_the_ledger_follows_every_step(worked)
     )
     assert "case.reopened" in types
 
+    returns = api.get("/api/v1/visits", params={"community": "maxian", "kind": "return", "for_case": cid}).json()
+    assert [v["status"] for v in returns["items"]] == ["planned"]  # one return visit, however often resolved
+
     history = api.get(f"/api/v1/cases/{cid}/feedback").json()
     assert [r["satisfied"] for r in history["ratings"]] == [False, True]
     assert history["replies"][0]["attachments"][0]["name"] == "维修单.jpg"
@@ -190,3 +193,53 @@ def test_supervision_of_a_case_raises_its_urgency_and_is_tracked_to_closure(work
     assert api.post(f"/api/v1/supervisions/{record.json()['id']}/close", {"closure": "again"}).status_code == 409
     still_open = api.get("/api/v1/supervisions", params={"status": "open"}).json()["items"]
     assert [s["kind"] for s in still_open] == ["media"]
+
+
+def test_home_visits_cover_a_grid_and_a_problem_found_becomes_a_case(worked):
+    api, _, _ = worked
+    for n in (1, 2, 3, 4):
+        household = {"code": f"maxian-b01-1-{n:04d}", "building": "maxian-b01", "unit": "1", "room": f"{n:04d}"}
+        assert api.post("/api/v1/communities/maxian/households", household).status_code == 201
+    plan = api.post(
+        "/api/v1/communities/maxian/visit-plans",
+        {"grid": "maxian-g01", "planned_for": "2026-12-01T09:00:00+08:00", "limit": 3},
+    )
+    assert plan.status_code == 201, plan.text
+    planned = plan.json()["planned"]
+    assert len(planned) == 3 and {v["status"] for v in planned} == {"planned"}
+    again = api.post(
+        "/api/v1/communities/maxian/visit-plans", {"grid": "maxian-g01", "planned_for": "2026-12-02T09:00:00+08:00"}
+    ).json()["planned"]
+    assert [v["household"] for v in again] == ["maxian-b01-1-0004"]  # only the one not yet planned
+
+    done = api.post(
+        "/api/v1/visits", {"community": "maxian", "visit_id": planned[0]["id"], "notes": "独居老人，身体尚可"}
+    )
+    assert done.status_code == 201 and done.json()["status"] == "done"
+    assert api.post("/api/v1/visits", {"community": "maxian", "visit_id": planned[0]["id"]}).status_code == 409
+    found = api.post(
+        "/api/v1/visits",
+        {
+            "community": "maxian",
+            "visit_id": planned[1]["id"],
+            "notes": "发现楼道堆放杂物",
+            "problem": {
+                "title": "1号楼楼道堆放杂物",
+                "description": "走访发现1号楼二层楼道堆满纸箱，存在消防隐患",
+                "category": "sanitation",
+                "building": "maxian-b01",
+            },
+        },
+    ).json()
+    case = api.get(f"/api/v1/cases/{found['found_case']}").json()
+    assert case["channel"] == "home_visit" and case["title"] == "1号楼楼道堆放杂物"
+
+    coverage = api.get("/api/v1/communities/maxian/visit-coverage").json()
+    g01 = next(g for g in coverage["grids"] if g["grid"] == "maxian-g01")
+    assert (g01["households"], g01["visited"], g01["value"]) == (4, 2, 0.5)
+    reception = api.post(
+        "/api/v1/visits", {"community": "maxian", "kind": "reception", "notes": "居民来访咨询低保政策"}
+    )
+    assert reception.status_code == 201
+    no_case = api.post("/api/v1/visits", {"community": "maxian", "kind": "return"})
+    assert no_case.status_code == 422 and "for_case" in no_case.json()["errors"]

@@ -1,0 +1,164 @@
+"""Visits (民情走访制度): comprehensive home visits planned per grid until every household is covered,
+the reception log, and return visits after resolution. A visit that finds a problem registers a case
+through intake (channel `home_visit`), linked to the visit; every visit done emits `visit.recorded`."""
+
+from __future__ import annotations
+
+import random
+import uuid
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from minqing.errors import Conflict, InvalidInput, NotFound
+from minqing.events import make_envelope
+from minqing.outbox import add_event
+from services.feedback.models import FeedbackCase, Visit
+from services.feedback.rates import coverage
+from services.intake.directory import can_see
+
+
+def visited(session: Session, community: str) -> dict[str, set[str]]:
+    rows = session.execute(
+        select(Visit.grid, Visit.household).where(
+            Visit.community == community, Visit.kind == "home", Visit.status == "done", Visit.household.is_not(None)
+        )
+    ).all()
+    found: dict[str, set[str]] = {}
+    for grid, household in rows:
+        found.setdefault(grid, set()).add(household)
+    return found
+
+
+def coverage_report(session: Session, community: str, grid_households: dict[str, list[str]]) -> dict:
+    done = visited(session, community)
+    grids = []
+    for grid, households in sorted(grid_households.items()):
+        rate = coverage(len(done.get(grid, set()) & set(households)), len(households))
+        grids.append({"grid": grid, "households": len(households), "visited": rate.numerator, **rate.as_dict()})
+    total = coverage(sum(g["visited"] for g in grids), sum(g["households"] for g in grids))
+    return {"community": community, "coverage": total.as_dict(), "grids": grids}
+
+
+def plan(
+    session: Session,
+    community: str,
+    grid: str,
+    households: list[str],
+    planned_for: datetime,
+    limit: int,
+    visitor: str | None,
+) -> list[Visit]:
+    """Plan home visits to the grid's households not yet visited (and not already planned)."""
+    done = visited(session, community).get(grid, set())
+    planned = set(
+        session.scalars(
+            select(Visit.household).where(
+                Visit.community == community, Visit.grid == grid, Visit.kind == "home", Visit.status == "planned"
+            )
+        )
+    )
+    todo = [h for h in households if h not in done and h not in planned][:limit]
+    visits = [
+        Visit(
+            id=uuid.uuid4().hex,
+            community=community,
+            kind="home",
+            grid=grid,
+            household=h,
+            visitor=visitor,
+            status="planned",
+            planned_for=planned_for,
+        )
+        for h in todo
+    ]
+    session.add_all(visits)
+    return visits
+
+
+def record(session: Session, data: dict, actor: dict, now: datetime, register_case) -> Visit:
+    """Record a visit done (a planned one, or one not planned); `register_case(payload)` → case dict."""
+    if data.get("visit_id"):
+        visit = session.get(Visit, data["visit_id"], with_for_update=True)
+        if visit is None or visit.community != data["community"]:
+            raise NotFound(f"visit {data['visit_id']!r} not found")
+        if visit.status != "planned":
+            raise Conflict(f"this visit is already {visit.status}")
+    else:
+        visit = Visit(
+            id=uuid.uuid4().hex,
+            community=data["community"],
+            kind=data["kind"],
+            grid=data.get("grid"),
+            household=data.get("household"),
+            for_case=data.get("for_case"),
+        )
+        session.add(visit)
+    if visit.kind == "return" and not visit.for_case:
+        raise InvalidInput("a return visit names its case", {"for_case": ["required for return visits"]})
+    visit.status = "missed" if data.get("missed") else "done"
+    visit.visitor, visit.visited_at, visit.notes = actor["id"], data.get("visited_at") or now, data.get("notes")
+    if data.get("problem") and visit.status == "done":
+        problem = data["problem"]
+        case = register_case(
+            {
+                "community": visit.community,
+                "channel": "home_visit",
+                "title": problem["title"],
+                "description": problem["description"],
+                "category": problem.get("category"),
+                "location": {"building": problem.get("building")} if problem.get("building") else None,
+            }
+        )
+        visit.found_case = case["id"]
+    session.flush()
+    if visit.status == "done":
+        add_event(
+            session,
+            make_envelope(
+                "visit.recorded",
+                source="feedback",
+                community=visit.community,
+                subject=visit.id,
+                version=1,
+                time=now,
+                data={
+                    "kind": visit.kind,
+                    "grid": visit.grid,
+                    "household": visit.household,
+                    "visitor": visit.visitor,
+                    "found_case": visit.found_case,
+                    "for_case": visit.for_case,
+                },
+            ),
+        )
+    return visit
+
+
+def schedule_return(session: Session, case: FeedbackCase, sample: float, rng: random.Random) -> Visit | None:
+    """After resolution, a targeted return visit for all cases or a sample of them."""
+    exists = session.scalar(select(func.count()).select_from(Visit).where(Visit.for_case == case.id))
+    if exists or rng.random() >= sample:
+        return None
+    visit = Visit(
+        id=uuid.uuid4().hex,
+        community=case.community,
+        kind="return",
+        grid=case.grid,
+        status="planned",
+        for_case=case.id,
+        planned_for=case.resolved_at,
+    )
+    session.add(visit)
+    return visit
+
+
+def list_visits(session: Session, query: dict, scope: dict) -> list[Visit]:
+    if not can_see(scope, query["community"]):
+        raise NotFound(f"community {query['community']!r} not found")
+    stmt = select(Visit).where(Visit.community == query["community"])
+    for field in ("kind", "status", "grid", "for_case"):
+        if query.get(field):
+            stmt = stmt.where(getattr(Visit, field) == query[field])
+    return list(session.scalars(stmt.order_by(Visit.planned_for.desc(), Visit.id).limit(query["limit"])))
