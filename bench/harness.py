@@ -154,29 +154,38 @@ def closed_loop(clients: list, duration: float, pids: dict[str, int], warmup: fl
     } | extra
 
 
-def open_loop(send, rate: float, duration: float, pids: dict[str, int], warmup: float = 1.0, workers: int = 64):
-    """Calls send(i) at a fixed arrival rate (the i-th at start + i / rate, whether or not earlier calls have
-    returned), from a pool of `workers` threads, for warm-up + duration seconds; waits for the calls in flight.
-    Returns (scheduled start of each call, index of the first measured call, CPU % during the measured part)."""
+def open_loop(send, rate: float, duration: float, pids: dict[str, int], warmup=1.0, workers=64, max_lag=30.0) -> dict:
+    """Calls send(i) at a fixed arrival rate (the i-th due at start + i / rate, whether or not earlier calls have
+    returned) from a pool of `workers` threads, for warm-up + duration seconds, then waits for the calls queued or
+    in flight. A call that could not start within `max_lag` s of its due time is dropped, so an overloaded
+    platform cannot stretch the run without bound. Returns each call's due time, the index of the first measured
+    call, the dropped calls and CPU % per party while the measured calls were being issued."""
     total, measured_from = round(rate * (warmup + duration)), round(rate * warmup)
     start = time.perf_counter() + 0.05
-    scheduled = [start + i / rate for i in range(total)]
+    due, dropped = [start + i / rate for i in range(total)], []
     pool, before, cpu = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="open-loop"), None, {}
+
+    def run(i: int) -> None:
+        if STOP.is_set() or time.perf_counter() - due[i] > max_lag:
+            dropped.append(i)
+        else:
+            send(i)
+
     try:
-        for i, at in enumerate(scheduled):
+        for i, at in enumerate(due):
             if STOP.is_set():
                 break
             if i == measured_from:
                 before = cpu_snapshot(pids)
             time.sleep(max(0.0, at - time.perf_counter()))
-            pool.submit(send, i)
+            pool.submit(run, i)
         if before and not STOP.is_set():
             cpu = cpu_usage(before, cpu_snapshot(pids))
     except BaseException:  # Ctrl-C: drop the calls not started yet, wait only for those in flight
         pool.shutdown(wait=True, cancel_futures=True)
         raise
     pool.shutdown(wait=True)  # the calls queued behind busy workers still start, late (open loop)
-    return scheduled, measured_from, cpu
+    return {"due": due, "measured_from": measured_from, "dropped": sorted(dropped), "cpu": cpu}
 
 
 class EventListener:

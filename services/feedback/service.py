@@ -111,8 +111,12 @@ class FeedbackService(ServiceBase):
     @boundary(NAME)
     def stats(self, query, scope):
         query, scope = load(s.StatsQuery, query), load(s.Scope, scope)
+        households = self.intake.grid_households(query["community"], scope) if query["community"] else None
         with self.db.transaction() as session:
-            return statistics.stats(session, query, scope, now())
+            found = statistics.stats(session, query, scope, now())
+            if households is not None:  # coverage is of the whole campaign, not of the period
+                found["visit_coverage"] = visits.coverage_report(session, query["community"], households)
+            return found
 
     @rpc
     @boundary(NAME)

@@ -234,6 +234,8 @@ def test_home_visits_cover_a_grid_and_a_problem_found_becomes_a_case(worked):
     case = api.get(f"/api/v1/cases/{found['found_case']}").json()
     assert case["channel"] == "home_visit" and case["title"] == "1号楼楼道堆放杂物"
 
+    stats = api.get("/api/v1/stats", params={"community": "maxian"}).json()
+    assert stats["visit_coverage"]["coverage"] == {"value": 2 / 4, "numerator": 2, "denominator": 4}
     coverage = api.get("/api/v1/communities/maxian/visit-coverage").json()
     g01 = next(g for g in coverage["grids"] if g["grid"] == "maxian-g01")
     assert (g01["households"], g01["visited"], g01["value"]) == (4, 2, 0.5)
