@@ -65,6 +65,10 @@ def cmd_seed_demo(args) -> int:
         counts |= routing_demo.load(rs, cases, now)
         routing_events, reworked = take_unsent(rs, "routing"), []
         counts |= feedback_demo.load(fs, rs, cases, routing_events, now, reworked)
+        grids = {g: intake_demo.grid_households(ls, "maxian", g) for g in intake_demo.grid_codes(ls, "maxian")}
+        counts["visits"] = feedback_demo.load_visits(fs, grids, cases, now)
+        counts["supervision"] = feedback_demo.load_supervision(fs, now)
+        counts["polls"] = feedback_demo.load_polls(fs, intake_demo.estate_households(ls, "船政新村"), now)
         # the demo year is history: its events go straight into the ledger, not to the broker
         events = routing_events + reworked + take_unsent(fs, "feedback")
         events.sort(key=lambda e: (e["time"], e["version"]))

@@ -105,3 +105,17 @@ def apply_events(session: Session, bodies: list[dict]) -> int:
             ledger.apply_event(session, case, envelope)
             applied += 1
     return applied
+
+
+def grid_codes(session: Session, community: str) -> list[str]:
+    return list(session.scalars(select(Grid.code).where(Grid.community == community).order_by(Grid.code)))
+
+
+def grid_households(session: Session, community: str, grid: str) -> list[str]:
+    return directory.grid_households(session, community, grid)
+
+
+def estate_households(session: Session, estate: str) -> list[str]:
+    """The households of an estate's buildings (the electorate of the pilot's property-management votes)."""
+    buildings = [b.code for b in session.scalars(select(Building).where(Building.name.like(f"{estate}%")))]
+    return directory.household_codes(session, "maxian", buildings)

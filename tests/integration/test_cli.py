@@ -27,7 +27,7 @@ def test_seed_demo_loads_the_pilot_on_the_embedded_default_idempotently(tmp_path
     second = capsys.readouterr().out.strip().splitlines()[-1]
     assert second.endswith(
         "communities 0, grids 0, buildings 0, households 0, resident_units 0, cases 0, "
-        "routed 0, overdue 0, answered 0, ledger_events 0"
+        "routed 0, overdue 0, answered 0, visits 0, supervision 0, polls 0, ledger_events 0"
     )
 
     with UnitOfWork(make_engine(f"sqlite:///{tmp_path / 'intake.db'}")).transaction() as s:
