@@ -31,6 +31,10 @@ class CaseState(Schema):
     """Routing's whole view of the case after the event: a consumer that sees a newer event first loses
     nothing by ignoring the older one."""
 
+    reference = fields.Str(load_default=None)
+    channel = fields.Str(load_default=None)
+    grid = fields.Str(load_default=None)
+    registered_at = fields.AwareDateTime(load_default=None)
     status = fields.Str(required=True)
     handling_type = fields.Str(load_default=None)
     deadline = fields.AwareDateTime(load_default=None)

@@ -48,24 +48,42 @@ def _emit(session: Session, case: FeedbackCase, type_: str, data: dict, now: dat
 
 
 # --- following intake and routing ---------------------------------------------------------------
+def _new_case(case_id: str, community: str, data: dict, version: int) -> FeedbackCase:
+    return FeedbackCase(
+        id=case_id,
+        community=community,
+        reference=data["reference"],
+        channel=data["channel"],
+        grid=data.get("grid"),
+        reporter_user=data.get("reporter_user"),
+        registered_at=data["registered_at"],
+        status="registered",
+        rated=False,
+        reopen_count=0,
+        version=version,
+    )
+
+
 def on_registered(session: Session, envelope: dict) -> None:
+    """Intake's registration; routing's first event may have created the case already (queues race)."""
     data = envelope["data"]
-    if session.get(FeedbackCase, envelope["subject"]) is None:
-        session.add(
-            FeedbackCase(
-                id=envelope["subject"],
-                community=envelope["community"],
-                reference=data["reference"],
-                channel=data["channel"],
-                grid=data.get("grid"),
-                reporter_user=data.get("reporter_user"),
-                registered_at=data["registered_at"],
-                status="registered",
-                rated=False,
-                reopen_count=0,
-                version=envelope["version"],
-            )
-        )
+    case = session.get(FeedbackCase, envelope["subject"], with_for_update=True)
+    if case is None:
+        session.add(_new_case(envelope["subject"], envelope["community"], data, envelope["version"]))
+    else:
+        case.reporter_user = data.get("reporter_user")
+
+
+def case_for_routing_event(session: Session, envelope: dict) -> FeedbackCase:
+    """The case a routing event is about, created from the event's state when it overtook intake's."""
+    case = session.get(FeedbackCase, envelope["subject"], with_for_update=True)
+    state = envelope["data"].get("state") or {}
+    if case is None and state.get("reference") and state.get("channel") and state.get("registered_at"):
+        case = _new_case(envelope["subject"], envelope["community"], state, 1)
+        session.add(case)
+    if case is None:
+        raise NotFound(f"case {envelope['subject']!r} not found")
+    return case
 
 
 def on_routing_event(session: Session, case: FeedbackCase, envelope: dict) -> None:

@@ -214,7 +214,7 @@ class FeedbackService(ServiceBase):
         envelope = load_envelope(body)
         with self.db.transaction() as session:
             if claim_inbox(session, "feedback.routing", envelope["id"]):
-                case = answers.get_case(session, envelope["subject"], lock=True)
+                case = answers.case_for_routing_event(session, envelope)
                 answers.on_routing_event(session, case, envelope)
                 if envelope["type"] == "case.resolved":
                     sample = float(self.config.get("RETURN_VISIT_SAMPLE", 1.0))

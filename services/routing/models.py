@@ -104,6 +104,7 @@ class RoutedCase(Base):
     reference: Mapped[str] = mapped_column(String(32))
     title: Mapped[str] = mapped_column(String(200))
     category: Mapped[str | None] = mapped_column(String(40))
+    channel: Mapped[str | None] = mapped_column(String(20))
     grid: Mapped[str | None] = mapped_column(String(60))
     building: Mapped[str | None] = mapped_column(String(60))
     registered_at: Mapped[datetime] = mapped_column(Stamp)

@@ -40,6 +40,10 @@ def get_case(session: Session, case_id: str, lock: bool = False) -> RoutedCase:
 def state_of(case: RoutedCase) -> dict:
     handler = {"id": case.handler_id, "kind": case.handler_kind, "name": case.handler_name} if case.handler_id else None
     return {
+        "reference": case.reference,
+        "channel": case.channel,
+        "grid": case.grid,
+        "registered_at": case.registered_at,
         "status": case.status,
         "handling_type": case.handling_type,
         "deadline": case.deadline,
@@ -180,6 +184,7 @@ def on_registered(session: Session, envelope: dict, now: datetime) -> RoutedCase
         reference=data["reference"],
         title=data["title"],
         category=data.get("category"),
+        channel=data.get("channel"),
         grid=data.get("grid"),
         building=data.get("building"),
         registered_at=data["registered_at"],
