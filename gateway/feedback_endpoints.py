@@ -102,7 +102,7 @@ class FeedbackEndpoints:
             "POST",
             "/api/v1/supervisions",
             "Record supervision of a case, handler, grid or the community",
-            STAFF,
+            STAFF + ("deputy",),
             body=fs.SupervisionIn,
             response=fs.SupervisionOut,
             status=201,

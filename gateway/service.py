@@ -208,6 +208,23 @@ class GatewayService(Dispatcher, RoutingEndpoints, MeetingEndpoints, FeedbackEnd
     def get_case(self, call, case_id):
         return self.intake.get_case(case_id, call.scope)
 
+    @http("POST", "/api/v1/follows")
+    @endpoint(
+        Route(
+            "POST",
+            "/api/v1/follows",
+            "A deputy follows a case by its reference; it then shows in their ledger",
+            ("deputy",),
+            body=s.FollowIn,
+            response=s.CaseOut,
+            status=201,
+            tags=CASES,
+            idempotent=True,
+        )
+    )
+    def follow_case(self, call):
+        return self.intake.follow_case(call.body, call.scope, call.idem)
+
     @http("POST", "/api/v1/cases/<case_id>/merge")
     @endpoint(
         Route(

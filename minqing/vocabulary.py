@@ -21,7 +21,8 @@ FEEDBACK_METHODS = ("in_person", "on_site", "online", "hotline_callback", "lette
 # 5 kinds of supervision (接受监督)
 SUPERVISION_KINDS = ("individual", "social", "media", "evaluation", "deputies")
 
-ROLES = ("resident", "grid_member", "community_admin", "unit_handler", "bureau_handler", "district_admin")
+# `deputy`: people's congress and party congress deputies and CPPCC members (两代表一委员), who follow cases
+ROLES = ("resident", "grid_member", "community_admin", "unit_handler", "bureau_handler", "district_admin", "deputy")
 STAFF_ROLES = ("grid_member", "community_admin", "district_admin")
 
 CASE_STATUSES = (

@@ -16,7 +16,7 @@ from minqing.events import make_envelope
 from minqing.outbox import add_event
 from minqing.vocabulary import OPEN_STATUSES
 from services.intake import directory, duplicates, hot_issues
-from services.intake.models import Case, ReferenceCounter, TimelineEntry
+from services.intake.models import Case, Follow, ReferenceCounter, TimelineEntry
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 SOURCE = "intake"
@@ -223,6 +223,17 @@ def merge_case(session: Session, case: Case, into_id: str, scope: dict, reason: 
             data={"into": target.id, "into_reference": target.reference, "actor": actor_info},
         ),
     )
+    return case
+
+
+def follow(session: Session, community: str, reference: str, scope: dict, now: datetime) -> Case:
+    """A deputy follows a case of a community they may see, found by its reference number."""
+    directory.get_community(session, community, scope)
+    case = session.scalar(select(Case).where(Case.community == community, Case.reference == reference))
+    if case is None:
+        raise NotFound(f"no case {reference!r} in community {community!r}")
+    if session.get(Follow, (scope["sub"], case.id)) is None:
+        session.add(Follow(user_id=scope["sub"], case_id=case.id, followed_at=now))
     return case
 
 

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from minqing import paging
 from minqing.vocabulary import OPEN_STATUSES
 from services.intake.directory import visible_communities
-from services.intake.models import Case, TimelineEntry
+from services.intake.models import Case, Follow, TimelineEntry
 
 
 def visibility(scope: dict):
@@ -28,6 +28,8 @@ def visibility(scope: dict):
         own = Case.reporter_user == scope["sub"]
     elif role == "unit_handler":
         own = Case.handler_id == scope["sub"]
+    elif role == "deputy":
+        own = Case.id.in_(select(Follow.case_id).where(Follow.user_id == scope["sub"]))
     elif role == "bureau_handler":
         own = Case.bureau == scope["bureau"] if scope.get("bureau") else false()
     else:

@@ -164,3 +164,12 @@ class HotIssue(Base):
     status: Mapped[str] = mapped_column(String(12), default="open")
     case_ids: Mapped[list] = mapped_column(JSON, default=list)
     detected_at: Mapped[datetime] = mapped_column(Stamp)
+
+
+class Follow(Base):
+    """A deputy (两代表一委员) following a case to watch its progress."""
+
+    __tablename__ = "follows"
+    user_id: Mapped[str] = mapped_column(String(120), primary_key=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), primary_key=True)
+    followed_at: Mapped[datetime] = mapped_column(Stamp)

@@ -202,6 +202,11 @@ class PageQuery(Schema):
     cursor = fields.Str(load_default=None, validate=validate.Length(max=200))
 
 
+class FollowIn(Schema):
+    community = fields.Str(required=True, validate=CODE)
+    reference = fields.Str(required=True, validate=validate.Regexp(r"^[A-Z]{2,4}-\d{4}-\d{6}$"))
+
+
 class MergeIn(Schema):
     into = fields.Str(required=True, validate=validate.Length(min=1, max=32))
     reason = text(500, required=False, load_default=None)

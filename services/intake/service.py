@@ -151,6 +151,15 @@ class IntakeService(ServiceBase):
 
         return self._write(s.MergeIn, payload, scope, idem, produce)
 
+    @rpc
+    @boundary(NAME)
+    def follow_case(self, payload, scope, idem=None):
+        def produce(session, data, scope):
+            case = cases.follow(session, data["community"], data["reference"], scope, now())
+            return s.CaseOut().dump(ledger.as_dict(case, now()))
+
+        return self._write(s.FollowIn, payload, scope, idem, produce)
+
     @staticmethod
     def _visible_case(session, case_id, scope, lock=False):
         case = cases.get_case(session, case_id, lock=lock)

@@ -141,3 +141,18 @@ def test_operations_endpoints(gateway, directory):
         assert path in spec["paths"]
     assert "CaseIn" in spec["components"]["schemas"]
     assert requests.get(gateway + "/api/v1/nothing-here").status_code == 404
+
+
+def test_a_deputy_follows_a_case_and_sees_its_progress(directory, token):
+    followed = directory.post("/api/v1/cases", case_body()).json()
+    directory.post("/api/v1/cases", case_body(title="另一件事"))
+    deputy = directory.__class__(directory.base, token("deputy", ["maxian"], sub="deputy-chen"))
+    assert deputy.get("/api/v1/cases").json()["items"] == []
+    r = deputy.post("/api/v1/follows", {"community": "maxian", "reference": followed["reference"]})
+    assert r.status_code == 201 and r.json()["id"] == followed["id"]
+    assert [c["id"] for c in deputy.get("/api/v1/cases").json()["items"]] == [followed["id"]]
+    detail = deputy.get(f"/api/v1/cases/{followed['id']}").json()
+    assert detail["timeline"][0]["type"] == "case.registered" and detail["reporter"]["phone"] == "138****1234"
+    assert deputy.post("/api/v1/follows", {"community": "luoxing", "reference": "LX-2026-000001"}).status_code == 404
+    assert deputy.post("/api/v1/follows", {"community": "maxian", "reference": "MX-2026-999999"}).status_code == 404
+    assert deputy.post("/api/v1/cases", case_body()).status_code == 403
