@@ -11,6 +11,8 @@ import uuid
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from minqing.errors import Conflict, Forbidden, NotFound
@@ -48,42 +50,43 @@ def _emit(session: Session, case: FeedbackCase, type_: str, data: dict, now: dat
 
 
 # --- following intake and routing ---------------------------------------------------------------
-def _new_case(case_id: str, community: str, data: dict, version: int) -> FeedbackCase:
-    return FeedbackCase(
-        id=case_id,
-        community=community,
-        reference=data["reference"],
-        channel=data["channel"],
-        grid=data.get("grid"),
-        reporter_user=data.get("reporter_user"),
-        registered_at=data["registered_at"],
-        status="registered",
-        rated=False,
-        reopen_count=0,
-        version=version,
+def _ensure_case(session: Session, case_id: str, community: str, data: dict) -> FeedbackCase:
+    """Create the case if it is new and lock it. Intake's registration and routing's first event race
+    each other on separate queues; INSERT … ON CONFLICT DO NOTHING lets either come first."""
+    dialect = session.get_bind().dialect.name
+    insert = {"postgresql": pg_insert, "sqlite": sqlite_insert}[dialect]
+    session.execute(
+        insert(FeedbackCase)
+        .values(
+            id=case_id,
+            community=community,
+            reference=data["reference"],
+            channel=data["channel"],
+            grid=data.get("grid"),
+            reporter_user=data.get("reporter_user"),
+            registered_at=data["registered_at"],
+            status="registered",
+            rated=False,
+            reopen_count=0,
+            version=1,
+        )
+        .on_conflict_do_nothing(index_elements=["id"])
     )
+    return session.get(FeedbackCase, case_id, with_for_update=True, populate_existing=True)
 
 
 def on_registered(session: Session, envelope: dict) -> None:
-    """Intake's registration; routing's first event may have created the case already (queues race)."""
-    data = envelope["data"]
-    case = session.get(FeedbackCase, envelope["subject"], with_for_update=True)
-    if case is None:
-        session.add(_new_case(envelope["subject"], envelope["community"], data, envelope["version"]))
-    else:
-        case.reporter_user = data.get("reporter_user")
+    """Intake's registration: the case's basics, and whose case it is (the resident who may rate it)."""
+    case = _ensure_case(session, envelope["subject"], envelope["community"], envelope["data"])
+    case.reporter_user = envelope["data"].get("reporter_user")
 
 
 def case_for_routing_event(session: Session, envelope: dict) -> FeedbackCase:
     """The case a routing event is about, created from the event's state when it overtook intake's."""
-    case = session.get(FeedbackCase, envelope["subject"], with_for_update=True)
     state = envelope["data"].get("state") or {}
-    if case is None and state.get("reference") and state.get("channel") and state.get("registered_at"):
-        case = _new_case(envelope["subject"], envelope["community"], state, 1)
-        session.add(case)
-    if case is None:
-        raise NotFound(f"case {envelope['subject']!r} not found")
-    return case
+    if state.get("reference") and state.get("channel") and state.get("registered_at"):
+        return _ensure_case(session, envelope["subject"], envelope["community"], state)
+    return get_case(session, envelope["subject"], lock=True)
 
 
 def on_routing_event(session: Session, case: FeedbackCase, envelope: dict) -> None:
