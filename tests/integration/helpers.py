@@ -32,3 +32,16 @@ def case_body(**overrides):
     }
     body.update(overrides)
     return body
+
+
+def wait_for(predicate, timeout=10.0, interval=0.05):
+    """Poll until `predicate()` is truthy (events take a moment to cross the broker); return its value."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout}s")

@@ -6,6 +6,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from helpers import wait_for
 from kombu import Connection, Exchange, Queue
 from nameko.standalone.events import get_event_exchange
 from nameko.standalone.rpc import ClusterRpcProxy
@@ -22,16 +23,6 @@ from services.intake.service import IntakeService
 
 SCOPE = {"sub": "worker-1", "role": "community_admin", "communities": ["maxian"]}
 ADMIN = {"sub": "admin", "role": "district_admin", "communities": ["*"]}
-
-
-def wait_for(predicate, timeout=8.0, interval=0.05):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"condition not met within {timeout}s")
 
 
 @pytest.fixture

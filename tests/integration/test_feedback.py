@@ -2,23 +2,12 @@
 resolve → reply → dissatisfied → reopened → resolved → reply → satisfied → closed; votes; the rates."""
 
 import io
-import time
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
-from helpers import Api, case_body
+from helpers import Api, case_body, wait_for
 from openpyxl import load_workbook
-
-
-def wait_for(predicate, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"condition not met within {timeout}s")
 
 
 @pytest.fixture

@@ -1,18 +1,7 @@
 """Hot issue → joint meeting → a unit claims it → the project completes → its cases are resolved."""
 
-import time
 
-from helpers import Api, case_body
-
-
-def wait_for(predicate, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"condition not met within {timeout}s")
+from helpers import Api, case_body, wait_for
 
 
 def test_hot_issue_is_put_before_a_joint_meeting_and_claimed(directory, token):

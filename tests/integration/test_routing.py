@@ -11,7 +11,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
 import pytest
-from helpers import Api, case_body
+from helpers import Api, case_body, wait_for
 from sqlalchemy import update
 from standardwebhooks.webhooks import Webhook
 
@@ -25,16 +25,6 @@ RULES = {
         {"priority": 30, "category": "property_management", "handling_type": "escalated", "handler_ref": "housing"},
     ]
 }
-
-
-def wait_for(predicate, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"condition not met within {timeout}s")
 
 
 class Receiver(BaseHTTPRequestHandler):
