@@ -1,6 +1,5 @@
 """Hot issue → joint meeting → a unit claims it → the project completes → its cases are resolved."""
 
-
 from helpers import Api, case_body, wait_for
 
 

@@ -11,6 +11,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
 import pytest
+import requests
 from helpers import Api, case_body, wait_for
 from sqlalchemy import update
 from standardwebhooks.webhooks import Webhook
@@ -188,3 +189,5 @@ def test_overdue_is_raised_once_with_two_scanners(routed, run_container, make_co
     assert detail["supervision_level"] == 1
     overdue = api.get("/api/v1/cases", params={"overdue": "true"}).json()["items"]
     assert [c["id"] for c in overdue] == [case["id"]]
+    metrics = requests.get(f"http://{routing.config['WEB_SERVER_ADDRESS']}/metrics").text
+    assert 'minqing_cases_overdue{community="maxian"} 1.0' in metrics
