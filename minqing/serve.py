@@ -32,9 +32,14 @@ def serve(name: str) -> None:
     runner = ServiceRunner(config)
     runner.add_service(service_class(name))
 
+    stopping = []
+
     def shutdown(signum, frame):
-        # stop gracefully in a green thread: running workers finish, unacked messages go back
-        eventlet.spawn(runner.stop)
+        # Ctrl-C reaches every process of the group and `minqing run` sends SIGTERM too: stop once, gracefully
+        # (running workers finish, unacked messages go back); a later signal must not stop it a second time
+        if not stopping:
+            stopping.append(signum)
+            eventlet.spawn(runner.stop)
 
     signal.signal(signal.SIGTERM, shutdown)
     signal.signal(signal.SIGINT, shutdown)
