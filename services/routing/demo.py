@@ -254,5 +254,7 @@ def load(session: Session, intake_cases: list[dict], now: datetime) -> dict:
     load_roster(session)
     count = load_cases(session, intake_cases, now)
     load_meeting(session, now)
-    counts = scanner.scan(session, now, batch=10000)
-    return {"routed": count, "overdue": counts["overdue"]}
+    # the year's warnings are part of loading it; afterwards time supervision is the running scanner's job,
+    # so a second load adds nothing even when some deadline has passed in between
+    overdue = scanner.scan(session, now, batch=10000)["overdue"] if count else 0
+    return {"routed": count, "overdue": overdue}
