@@ -62,16 +62,18 @@ def _answer_and_rate(
     workflow.reopen(rt, routed, reopened, rated_at + timedelta(minutes=5))
     handler = {"sub": routed.handler_id, "role": "grid_member", "communities": [routed.community]}
     done = rated_at + timedelta(days=rng.randint(1, 3))
-    if done > now:
-        return
-    outcome = "adopted" if routed.handling_type == "suggestion" else None
-    workflow.handler_step(
-        rt, routed, "resolve", handler, "重新办理", done, summary="重新处理后已彻底解决", outcome=outcome
-    )
+    if done <= now:
+        outcome = "adopted" if routed.handling_type == "suggestion" else None
+        workflow.handler_step(
+            rt, routed, "resolve", handler, "重新办理", done, summary="重新处理后已彻底解决", outcome=outcome
+        )
+    # whatever routing did (reclassified, reassigned, perhaps resolved) goes to the ledger and to feedback
     rt.flush()
     again = take_unsent(rt, "routing")
     collected.extend(again)
     _follow(fb, again)
+    if done > now:
+        return
     _answer_and_rate(fb, rt, case, rng, now, collected)
 
 
