@@ -20,10 +20,6 @@ def current() -> str | None:
     return _current.get()
 
 
-def set_current(value: str | None) -> None:
-    _current.set(value)
-
-
 def new_id() -> str:
     return uuid.uuid4().hex
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from minqing.events import make_envelope
@@ -67,9 +67,3 @@ def check(session: Session, case: Case, now: datetime, threshold: int = 5, windo
         ),
     )
     return issue
-
-
-def count_open(session: Session, community: str) -> int:
-    return session.scalar(
-        select(func.count()).select_from(HotIssue).where(HotIssue.community == community, HotIssue.status == "open")
-    )
