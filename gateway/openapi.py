@@ -32,8 +32,24 @@ class Problem(Schema):
     correlation_id = fields.Str()
 
 
+CONVERTER = re.compile(r"<(?:(\w+)(?:\(([^)]*)\))?:)?(\w+)>")
+
+
 def _path(path: str) -> str:
-    return re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", path)
+    return CONVERTER.sub(lambda m: "{" + m[3] + "}", path)
+
+
+def _path_params(path: str) -> list[dict]:
+    """werkzeug converters as OpenAPI: `<int:x>` an integer, `<any(a,b):x>` one of a and b, else a string."""
+    params = []
+    for converter, args, name in CONVERTER.findall(path):
+        schema: dict = {"type": "string"}
+        if converter == "int":
+            schema = {"type": "integer", "minimum": 0}
+        elif converter == "any":
+            schema = {"type": "string", "enum": [a.strip() for a in args.split(",")]}
+        params.append({"in": "path", "name": name, "required": True, "schema": schema})
+    return params
 
 
 def build(version: str = "0.1.0") -> dict:
@@ -50,10 +66,7 @@ def build(version: str = "0.1.0") -> dict:
     for route in ROUTES:
         path = _path(route.path)
         op: dict = {"summary": route.summary, "tags": list(route.tags), "responses": {}}
-        params = [
-            {"in": "path", "name": name, "required": True, "schema": {"type": "string"}}
-            for name in re.findall(r"{(\w+)}", path)
-        ]
+        params = _path_params(route.path)
         if route.query is not None:
             params.append({"in": "query", "schema": route.query})
         if route.idempotent:

@@ -10,6 +10,7 @@ from werkzeug.wrappers import Response
 from gateway import openapi
 from gateway.api import Dispatcher, MinqingRoleError, Route, endpoint, json_response
 from gateway.feedback_endpoints import FeedbackEndpoints
+from gateway.points_endpoints import PointsEndpoints
 from gateway.problems import problem
 from gateway.routing_endpoints import MeetingEndpoints, RoutingEndpoints
 from gateway.web import GatewaySettings, http
@@ -56,11 +57,12 @@ def _directory_routes(kind: str, schema_in, schema_out):
     return add, listing
 
 
-class GatewayService(Dispatcher, RoutingEndpoints, MeetingEndpoints, FeedbackEndpoints):
+class GatewayService(Dispatcher, RoutingEndpoints, MeetingEndpoints, FeedbackEndpoints, PointsEndpoints):
     name = "gateway"
     intake = RpcProxy("intake")
     routing = RpcProxy("routing")
     feedback = RpcProxy("feedback")
+    points = RpcProxy("points")
     correlation = Correlation()
     settings = GatewaySettings()
 
@@ -78,7 +80,7 @@ class GatewayService(Dispatcher, RoutingEndpoints, MeetingEndpoints, FeedbackEnd
             checks["broker"] = "ok"
         except Exception as exc:
             checks["broker"] = f"unreachable: {exc}"
-        for name in ("intake", "routing", "feedback"):
+        for name in ("intake", "routing", "feedback", "points"):
             try:
                 with eventlet.Timeout(3):
                     getattr(self, name).health()

@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 
 from minqing import config as settings
 
-RUN_ORDER = ("intake", "routing", "feedback", "gateway")
+RUN_ORDER = ("intake", "routing", "feedback", "points", "gateway")
 
 
 def cmd_token(args) -> int:

@@ -14,7 +14,7 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
-SERVICES = ("intake", "routing", "feedback")
+SERVICES = ("intake", "routing", "feedback", "points")
 
 DEFAULTS: dict[str, object] = {
     "amqp_uri": "amqp://guest:guest@127.0.0.1:5672/",

@@ -57,6 +57,7 @@ class CaseRegistered(Schema):
     registered_at = fields.AwareDateTime(required=True)
     description = fields.Str(load_default=None)
     reporter_user = fields.Str(load_default=None)  # the resident's user id when they registered it themselves
+    proposer_member = fields.Str(load_default=None)  # a party member whose suggestion this is (points' member id)
     actor = fields.Nested(Actor, load_default=None)
 
 
@@ -76,6 +77,17 @@ class CaseAssigned(RoutingEvent):
 class CaseResolved(RoutingEvent):
     summary = fields.Str(required=True)
     outcome = fields.Str(load_default=None, validate=one_of(("adopted", "not_adopted"), allow_none=True))
+    actor = fields.Nested(Actor, load_default=None)
+
+
+class SuggestionAdopted(RoutingEvent):
+    """A suggestion case resolved as adopted; points credits whoever proposed it."""
+
+    reference = fields.Str(required=True)
+    title = fields.Str(required=True)
+    summary = fields.Str(required=True)
+    proposer_user = fields.Str(load_default=None)
+    proposer_member = fields.Str(load_default=None)
     actor = fields.Nested(Actor, load_default=None)
 
 
@@ -116,6 +128,7 @@ class CaseRated(Schema):
     score = fields.Int(load_default=None, validate=validate.Range(min=1, max=5))
     comment = fields.Str(load_default=None)
     recorded_by = fields.Nested(Actor, load_default=None)
+    handler_id = fields.Str(load_default=None)  # who handled the case, so points can credit a satisfied rating
 
 
 class CaseClosed(Schema):
@@ -180,6 +193,7 @@ EVENT_SCHEMAS: dict[str, type[Schema]] = {
     "case.classified": CaseClassified,
     "case.assigned": CaseAssigned,
     "case.resolved": CaseResolved,
+    "suggestion.adopted": SuggestionAdopted,
     "case.escalated": CaseEscalated,
     "case.overdue": CaseOverdue,
     "case.due_soon": CaseDueSoon,

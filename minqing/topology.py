@@ -16,6 +16,7 @@ SERVICE_CLASSES = {
     "intake": "services.intake.service:IntakeService",
     "routing": "services.routing.service:RoutingService",
     "feedback": "services.feedback.service:FeedbackService",
+    "points": "services.points.service:PointsService",
     "gateway": "gateway.service:GatewayService",
 }
 

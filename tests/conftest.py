@@ -184,7 +184,19 @@ def feedback(run_container, amqp_uri, databases):
 
 
 @pytest.fixture
-def gateway(run_container, amqp_uri, intake, routing, feedback):
+def points_db(databases):
+    return databases.create("points")
+
+
+@pytest.fixture
+def points(run_container, amqp_uri, points_db):
+    from services.points.service import PointsService
+
+    return run_container(PointsService, service_config("points", amqp_uri, DB_URL=points_db))
+
+
+@pytest.fixture
+def gateway(run_container, amqp_uri, intake, routing, feedback, points):
     from gateway.service import GatewayService
 
     config = service_config("gateway", amqp_uri)

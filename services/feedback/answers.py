@@ -166,6 +166,7 @@ def rate(session: Session, case: FeedbackCase, data: dict, actor: dict, now: dat
             "score": rating.score,
             "comment": rating.comment,
             "recorded_by": actor,
+            "handler_id": case.handler_id,
         },
         now,
     )

@@ -163,6 +163,7 @@ def register_case(
                     "title": case.title,
                     "description": case.description,
                     "reporter_user": case.reporter_user,
+                    "proposer_member": reporter.get("member"),
                     "category": case.category,
                     "grid": grid,
                     "building": case.building,

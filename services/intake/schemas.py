@@ -93,6 +93,7 @@ class ResidentUnitOut(ResidentUnitIn):
 class Reporter(Schema):
     name = text(60, required=False, load_default=None)
     phone = fields.Str(load_default=None, validate=PHONE)
+    member = fields.Str(load_default=None, validate=validate.Regexp(r"^[A-Za-z0-9_-]{1,32}$"))  # party member id
 
 
 class Location(Schema):

@@ -120,6 +120,8 @@ class RoutedCase(Base):
     overdue_sent_for: Mapped[datetime | None] = mapped_column(Stamp)
     supervision_level: Mapped[int] = mapped_column(Integer, default=0)
     reopen_count: Mapped[int] = mapped_column(Integer, default=0)
+    proposer_user: Mapped[str | None] = mapped_column(String(120))  # who raised it, credited if adopted
+    proposer_member: Mapped[str | None] = mapped_column(String(32))
     version: Mapped[int] = mapped_column(Integer, default=1)
     updated_at: Mapped[datetime] = mapped_column(Stamp)
 

@@ -188,6 +188,8 @@ def on_registered(session: Session, envelope: dict, now: datetime) -> RoutedCase
         grid=data.get("grid"),
         building=data.get("building"),
         registered_at=data["registered_at"],
+        proposer_user=data.get("reporter_user"),
+        proposer_member=data.get("proposer_member"),
         status="registered",
         version=envelope["version"],
         supervision_level=0,
@@ -234,7 +236,21 @@ def handler_step(session, case, action, scope, reason, now, summary=None, outcom
         if scope["role"] not in STAFF:
             raise Forbidden("only community staff return a case")
         case.handler_id = case.handler_kind = case.handler_name = None
-    return _step(session, case, action, actor, reason, now, data)
+    _step(session, case, action, actor, reason, now, data)
+    if action == "resolve" and outcome == "adopted":
+        _emit(session, case, "suggestion.adopted", _adopted(case, summary, actor), now)
+    return case
+
+
+def _adopted(case: RoutedCase, summary: str, actor: dict) -> dict:
+    return {
+        "reference": case.reference,
+        "title": case.title,
+        "summary": summary,
+        "proposer_user": case.proposer_user,
+        "proposer_member": case.proposer_member,
+        "actor": actor,
+    }
 
 
 def bureau_step(session, case, action, scope, reason, now, summary=None) -> RoutedCase:
