@@ -51,6 +51,7 @@ def cmd_seed_demo(args) -> int:
     from minqing.outbox import take_unsent
     from services.feedback import demo as feedback_demo
     from services.intake import demo as intake_demo
+    from services.points import demo as points_demo
     from services.routing import demo as routing_demo
 
     upgrade_all()
@@ -58,6 +59,7 @@ def cmd_seed_demo(args) -> int:
     intake = UnitOfWork(make_engine(settings.db_url("intake")))
     routing = UnitOfWork(make_engine(settings.db_url("routing")))
     feedback = UnitOfWork(make_engine(settings.db_url("feedback")))
+    points = UnitOfWork(make_engine(settings.db_url("points")))
     with tqdm(desc="demo cases", unit="case", disable=args.quiet) as bar, intake.transaction() as session:
         counts = intake_demo.load(session, now, progress=bar.update)
         cases = intake_demo.cases_for_routing(session)
@@ -73,6 +75,9 @@ def cmd_seed_demo(args) -> int:
         events = routing_events + reworked + take_unsent(fs, "feedback")
         events.sort(key=lambda e: (e["time"], e["version"]))
         counts["ledger_events"] = intake_demo.apply_events(ls, events)
+        with points.transaction() as ps:
+            roster = routing_demo.roster_people(rs)
+            counts |= points_demo.load(ps, roster, events + feedback_demo.visit_events(fs), now)
     print("demo data loaded (new rows): " + ", ".join(f"{k} {v}" for k, v in counts.items()))
     return 0
 

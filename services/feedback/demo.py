@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from minqing.events import load_envelope
+from minqing.events import load_envelope, make_envelope
 from minqing.outbox import take_unsent
 from minqing.vocabulary import FEEDBACK_METHODS
 from services.feedback import answers, votes
@@ -277,3 +277,28 @@ RECEPTION_NOTES = (
     "办理就业登记",
     "咨询四点半课堂报名",
 )
+
+
+def visit_events(fb: Session) -> list[dict]:
+    """The demo year's visits as the `visit.recorded` events the live service emits for each visit done
+    (the demo writes visits directly), so other services' demo loaders can follow them."""
+    done = fb.scalars(select(Visit).where(Visit.status == "done").order_by(Visit.visited_at, Visit.id))
+    return [
+        make_envelope(
+            "visit.recorded",
+            source="feedback",
+            community=v.community,
+            subject=v.id,
+            version=1,
+            time=v.visited_at,
+            data={
+                "kind": v.kind,
+                "grid": v.grid,
+                "household": v.household,
+                "visitor": v.visitor or "unknown",
+                "found_case": v.found_case,
+                "for_case": v.for_case,
+            },
+        )
+        for v in done
+    ]

@@ -104,7 +104,7 @@ class FeedbackService(ServiceBase):
     def close_poll(self, poll_id, scope):
         scope = load(s.Scope, scope)
         with self.db.transaction() as session:
-            return votes.view(votes.close(session, votes.get_poll(session, poll_id, scope), now()))
+            return votes.view(votes.close(session, votes.get_poll(session, poll_id, scope, lock=True), now()))
 
     # --- the rates --------------------------------------------------------------------------------
     @rpc

@@ -52,8 +52,9 @@ def create(session: Session, data: dict, households: list[str], created_by: str)
     return poll
 
 
-def get_poll(session: Session, poll_id: str, scope: dict) -> Poll:
-    poll = session.get(Poll, poll_id)
+def get_poll(session: Session, poll_id: str, scope: dict, lock: bool = False) -> Poll:
+    """`lock` for closing: two closers (a person and the timer, or two copies) then close it once."""
+    poll = session.get(Poll, poll_id, with_for_update=lock)
     if poll is None or not can_see(scope, poll.community):
         raise NotFound(f"poll {poll_id!r} not found")
     return poll
@@ -125,7 +126,12 @@ def close(session: Session, poll: Poll, now: datetime) -> Poll:
 
 
 def close_due(session: Session, now: datetime) -> int:
-    due = list(session.scalars(select(Poll).where(Poll.status == "open", Poll.closes_at <= now)))
+    # a poll another copy is closing right now is skipped, not closed (and announced) twice
+    due = list(
+        session.scalars(
+            select(Poll).where(Poll.status == "open", Poll.closes_at <= now).with_for_update(skip_locked=True)
+        )
+    )
     for poll in due:
         close(session, poll, now)
     return len(due)

@@ -84,6 +84,7 @@ def cases_for_routing(session: Session) -> list[dict]:
             "reference": c.reference,
             "channel": c.channel,
             "reporter_user": c.reporter_user,
+            "proposer_member": c.proposer_member,
             "title": c.title,
             "description": c.description,
             "category": c.category,

@@ -551,6 +551,7 @@ def cases(community: str, now: datetime.datetime) -> list[dict]:
         drafted.append((offset, rng.randrange(start, end), rng.randrange(60), rng.random(), seq, category, b, channel))
     drafted.sort(key=lambda d: (-d[0], d[1], d[2], d[4]))  # oldest first, so keys run roughly by date
 
+    members = [h for h in residents[None] if "party_member" in h["tags"]]
     out = []
     for n, (offset, minute, second, weekday_u, _, category, b, channel) in enumerate(drafted, start=1):
         pairs = _TEXT[_text_group(category, b, cfg)]
@@ -577,6 +578,7 @@ def cases(community: str, now: datetime.datetime) -> list[dict]:
         if rng.random() >= _ANONYMOUS.get(channel, 0.03):
             h = rng.choice(residents[b["code"] if b else None])
             reporter = {"name": h["head_name"], "phone": h["phone"]}
+        reporter = _party_proposer(f"{community}-demo-{n:04d}", channel, title + description, reporter, members)
         out.append(
             {
                 "key": f"{community}-demo-{n:04d}",
@@ -588,6 +590,74 @@ def cases(community: str, now: datetime.datetime) -> list[dict]:
                 "building": b["code"] if b else None,
                 "reporter": reporter,
                 "registered_at": _registered_at(now, offset, minute, second, weekday_u),
+            }
+        )
+    return out
+
+
+SUGGESTION_WORDS = ("建议", "希望增设", "能否")
+PROPOSING_CHANNELS = ("forum", "deputies_studio", "online", "mailbox")
+
+
+def member_id(household: dict) -> str:
+    """The demo member file of a party-member household's head (points' member id)."""
+    return f"pm-{household['code']}"
+
+
+def _party_proposer(key: str, channel: str, text: str, reporter: dict | None, members: list[dict]) -> dict | None:
+    """Half of the suggestions raised at forums, studios, online and by letter come from party members
+    (党员建言献策); the reporter becomes that member. Its own random stream, so nothing else moves."""
+    if channel not in PROPOSING_CHANNELS or not any(w in text for w in SUGGESTION_WORDS) or not members:
+        return reporter
+    rng = random.Random(f"minqing-demo-proposer-{key}")
+    if rng.random() >= 0.5:
+        return reporter
+    h = rng.choice(members)
+    return {"name": h["head_name"], "phone": h["phone"], "member": member_id(h)}
+
+
+_PROFESSIONS = (
+    ("律师", ("法律咨询", "矛盾调解")),
+    ("医生", ("义诊", "急救培训")),
+    ("教师", ("课业辅导", "书法")),
+    ("电工", ("水电维修",)),
+    ("会计", ("财务咨询",)),
+    ("退役军人", ("治安巡逻", "应急救援")),
+    ("社工", ("心理疏导", "助老服务")),
+    ("工程师", ("房屋安全", "电梯安全")),
+    ("公务员", ("政策宣讲",)),
+    ("厨师", ("助餐服务",)),
+)
+
+
+def party_members(community: str) -> list[dict]:
+    """Member files for the heads of party-member households: branch by grid, retired or serving (with a
+    resident unit), a profession with its specialties. Deterministic, like the rest of the pilot."""
+    rng = random.Random(f"minqing-demo-party-{community}")
+    grid_of = {b["code"]: b["grid"] for b in buildings(community)}
+    grid_no = {g["code"]: n for n, g in enumerate(grids(community), start=1)}
+    units = [u["code"] for u in resident_units(community)]
+    out = []
+    for h in households(community):
+        if "party_member" not in h["tags"]:
+            continue
+        retired = rng.random() < 0.55
+        profession, specialties = rng.choice(_PROFESSIONS)
+        out.append(
+            {
+                "id": member_id(h),
+                "community": community,
+                "name": h["head_name"],
+                "phone": h["phone"],
+                "branch": "退休党支部"
+                if retired
+                else f"第{_NUMERALS[(grid_no[grid_of[h['building']]] - 1) // 3]}党支部",
+                "status": "retired" if retired else "serving",
+                "unit": None if retired or not units else rng.choice(units),
+                "birth_year": rng.randint(1945, 1962) if retired else rng.randint(1965, 1998),
+                "professions": [profession],
+                "specialties": list(specialties),
+                "availability": rng.sample(["weekdays", "evenings", "weekends", "on_call"], rng.randint(1, 2)),
             }
         )
     return out

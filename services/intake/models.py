@@ -115,6 +115,7 @@ class Case(Base):
     reporter_name: Mapped[str | None] = mapped_column(String(60))
     reporter_phone: Mapped[str | None] = mapped_column(String(20))
     reporter_user: Mapped[str | None] = mapped_column(String(120), index=True)
+    proposer_member: Mapped[str | None] = mapped_column(String(32))  # a party member's own suggestion (points)
     address: Mapped[str | None] = mapped_column(String(200))
     building: Mapped[str | None] = mapped_column(String(60))
     grid: Mapped[str | None] = mapped_column(String(60))

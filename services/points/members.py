@@ -46,9 +46,14 @@ def _set(member: Member, data: dict) -> None:
             setattr(member, key, value.isoformat() if isinstance(value, date) else value)
 
 
-def register(session: Session, data: dict, now: datetime) -> Member:
+def register(session: Session, data: dict, now: datetime, member_id: str | None = None) -> Member:
     member = Member(
-        id=uuid.uuid4().hex, community=data["community"], balance=0, active=True, registered_at=now, updated_at=now
+        id=member_id or uuid.uuid4().hex,
+        community=data["community"],
+        balance=0,
+        active=True,
+        registered_at=now,
+        updated_at=now,
     )
     _set(member, data)
     member.search_text = _search_text(member)

@@ -21,6 +21,7 @@ from services.points.models import Activity, Award, Member, PointEntry, PointRul
 
 EARNING = ("award", "correction")
 ENTRY_LABELS = {"award": "获得", "redemption": "兑换", "refund": "退还", "correction": "更正", "expiry": "过期"}
+REDEMPTION_LABELS = {"reserved": "待领取", "picked_up": "已领取", "cancelled": "已取消"}
 SIGNUP_LABELS = {
     "checked_out": "已签退",
     "checked_in": "已签到",
@@ -224,7 +225,10 @@ def xlsx(file: dict) -> bytes:
         wb,
         "兑换",
         ["物品", "数量", "积分", "状态", "时间"],
-        [[r["reward"], r["quantity"], r["points"], r["status"], _local(r["at"])] for r in file["redemptions"]],
+        [
+            [r["reward"], r["quantity"], r["points"], REDEMPTION_LABELS[r["status"]], _local(r["at"])]
+            for r in file["redemptions"]
+        ],
         [24, 8, 8, 10, 18],
     )
     _sheet(
@@ -306,7 +310,10 @@ def page(file: dict, community_name: str | None = None) -> str:
         [a["title"], _local(a["starts_at"]), a["place"], SIGNUP_LABELS.get(a["status"], a["status"]), a["hours"] or ""]
         for a in file["activities"]
     ]
-    redeemed = [[r["reward"], r["quantity"], r["points"], r["status"], _local(r["at"])] for r in file["redemptions"]]
+    redeemed = [
+            [r["reward"], r["quantity"], r["points"], REDEMPTION_LABELS[r["status"]], _local(r["at"])]
+            for r in file["redemptions"]
+        ]
     entries = [
         [_local(x["at"]), ENTRY_LABELS[x["kind"]], x["points"], x["balance_after"], x["reason"], x["rule"]]
         for x in file["entries"]

@@ -258,3 +258,9 @@ def load(session: Session, intake_cases: list[dict], now: datetime) -> dict:
     # so a second load adds nothing even when some deadline has passed in between
     overdue = scanner.scan(session, now, batch=10000)["overdue"] if count else 0
     return {"routed": count, "overdue": overdue}
+
+
+def roster_people(session: Session) -> list[dict]:
+    """Who is on the demo roster, for the points demo's member files of grid leaders and instructors."""
+    rows = session.scalars(select(RosterMember).order_by(RosterMember.id))
+    return [{"id": r.id, "community": r.community, "name": r.name, "role": r.role, "grid": r.grid} for r in rows]

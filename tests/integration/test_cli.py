@@ -10,6 +10,8 @@ from minqing import config as settings
 from minqing.cli import main
 from minqing.db import UnitOfWork, make_engine
 from services.intake.models import Building, Case, Community, Grid, Household, ResidentUnit
+from services.points import ledger
+from services.points.models import Award, Member, Redemption, Signup
 
 
 def test_token_mints_a_verifiable_jwt(capsys):
@@ -27,7 +29,8 @@ def test_seed_demo_loads_the_pilot_on_the_embedded_default_idempotently(tmp_path
     second = capsys.readouterr().out.strip().splitlines()[-1]
     assert second.endswith(
         "communities 0, grids 0, buildings 0, households 0, resident_units 0, cases 0, "
-        "routed 0, overdue 0, answered 0, visits 0, supervision 0, polls 0, ledger_events 0"
+        "routed 0, overdue 0, answered 0, visits 0, supervision 0, polls 0, ledger_events 0, "
+        "members 0, awards 0, activities 0, redemptions 0"
     )
 
     with UnitOfWork(make_engine(f"sqlite:///{tmp_path / 'intake.db'}")).transaction() as s:
@@ -56,6 +59,23 @@ def test_seed_demo_loads_the_pilot_on_the_embedded_default_idempotently(tmp_path
         outcomes = Counter(s.scalars(select(Case.outcome).where(Case.handling_type == "suggestion")))
         assert outcomes["adopted"] > 0 and outcomes["not_adopted"] > 0
 
+    with UnitOfWork(make_engine(f"sqlite:///{tmp_path / 'points.db'}")).transaction() as s:
+        # points followed the year's events and activities; the books balance
+        rules_earned = Counter(dict(s.execute(select(Award.rule_code, func.count()).group_by(Award.rule_code)).all()))
+        assert set(rules_earned) == {
+            "suggestion_adopted",
+            "case_satisfied",
+            "home_visit",
+            "volunteer_service_day",
+            "night_patrol",
+            "flood_typhoon_duty",
+        }
+        assert s.scalar(select(func.count()).select_from(Member).where(Member.community == "maxian")) > 350
+        assert s.scalar(select(func.min(Member.balance))) >= 0 and ledger.mismatches(s) == []
+        statuses = Counter(s.scalars(select(Signup.status)))
+        assert statuses["checked_out"] > 500 and statuses["no_show"] > 0 and statuses["signed_up"] > 0
+        assert s.scalar(select(func.count()).select_from(Redemption)) > 20
+
 
 def test_import_households_from_xlsx_through_the_running_service(intake, directory, tmp_path, capsys):
     book = Workbook()
@@ -79,7 +99,7 @@ def test_import_households_from_xlsx_through_the_running_service(intake, directo
         assert s.scalar(select(func.count()).select_from(Household)) == 1200
 
 
-def test_dlq_and_outbox_commands(intake, routing, feedback, directory, monkeypatch, capsys, tmp_path):
+def test_dlq_and_outbox_commands(intake, routing, feedback, points, directory, monkeypatch, capsys, tmp_path):
     directory.post(
         "/api/v1/cases", {"community": "maxian", "channel": "online", "title": "噪音扰民", "description": "夜里施工"}
     )
@@ -94,4 +114,5 @@ def test_dlq_and_outbox_commands(intake, routing, feedback, directory, monkeypat
     assert 'intake: {"pending"' in out and "routing: unavailable" in out
     monkeypatch.setenv("MINQING_ROUTING_DB_URL", routing.config["DB_URL"])
     monkeypatch.setenv("MINQING_FEEDBACK_DB_URL", feedback.config["DB_URL"])
+    monkeypatch.setenv("MINQING_POINTS_DB_URL", points.config["DB_URL"])
     assert main(["outbox", "status"]) == 0

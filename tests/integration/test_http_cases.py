@@ -131,6 +131,7 @@ def test_operations_endpoints(gateway, directory):
         "intake": "ok",
         "routing": "ok",
         "feedback": "ok",
+        "points": "ok",
     }
     directory.post("/api/v1/cases", case_body(), headers={"X-Correlation-Id": "corr-abc"})
     metrics = requests.get(gateway + "/metrics").text

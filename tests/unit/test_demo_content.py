@@ -74,7 +74,7 @@ def test_cases_fields(community):
         assert 8 <= len(c["title"]) <= 25
         assert 40 <= len(c["description"]) <= 200
         assert "{" not in c["title"] + c["description"]
-        assert c["reporter"] is None or set(c["reporter"]) == {"name", "phone"}
+        assert c["reporter"] is None or set(c["reporter"]) in ({"name", "phone"}, {"name", "phone", "member"})
         at = c["registered_at"]
         assert at.tzinfo is NOW.tzinfo
         assert NOW - datetime.timedelta(days=365) <= at <= NOW
@@ -111,3 +111,15 @@ def test_cases_independent_of_now_except_registered_at():
     assert strip(a) == strip(b)
     assert all(c["registered_at"].tzinfo is datetime.UTC for c in b)
     assert all(later - datetime.timedelta(days=365) <= c["registered_at"] <= later for c in b)
+
+
+def test_party_members_are_the_party_member_households_and_propose_some_suggestions():
+    members = dc.party_members("maxian")
+    heads = [h for h in dc.households("maxian") if "party_member" in h["tags"]]
+    assert [m["id"] for m in members] == [dc.member_id(h) for h in heads]
+    assert {m["status"] for m in members} == {"retired", "serving"}
+    assert all((m["unit"] is None) == (m["status"] == "retired") for m in members)
+    proposed = [c for c in dc.cases("maxian", NOW) if c["reporter"] and c["reporter"].get("member")]
+    ids = {m["id"] for m in members}
+    assert 5 < len(proposed) < 40 and all(c["reporter"]["member"] in ids for c in proposed)
+    assert all(c["channel"] in dc.PROPOSING_CHANNELS for c in proposed)
