@@ -135,7 +135,8 @@ class PointsEndpoints:
         ps.FileQuery,
     )
     def member_file(self, call, member_id):
-        found = self.points.member_file(member_id, call.query, call.scope)
+        names = {c["code"]: c["name"] for c in self.intake.list_communities(call.scope)}
+        found = self.points.member_file(member_id, call.query, call.scope, names)
         year, fmt = call.query["year"], call.query.get("format", "json")
         if fmt == "xlsx":
             return Response(

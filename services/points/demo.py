@@ -149,7 +149,7 @@ def load_activities(session: Session, community: str, files: list[Member], now: 
             rng,
             community,
             patrol,
-            f"夜间平安巡逻（{friday:%m月%d日}）",
+            "夜间平安巡逻",
             "night_patrol",
             "社区警务室集合",
             starts,

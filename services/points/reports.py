@@ -52,7 +52,8 @@ def ranking(session: Session, query: dict, today: date) -> dict:
     if query.get("branch"):
         q = q.where(Member.branch == query["branch"])
     rows = {m: (name, branch, status, int(points)) for m, name, branch, status, points in session.execute(q)}
-    ranked = rules.competition_ranks([(m, v[3]) for m, v in rows.items()])[: query["limit"]]
+    by_name = sorted(rows.items(), key=lambda item: (item[1][0], item[0]))
+    ranked = rules.competition_ranks([(m, v[3]) for m, v in by_name])[: query["limit"]]
     return {
         "community": query["community"],
         "branch": query.get("branch"),
@@ -181,7 +182,7 @@ def _sheet(wb: Workbook, title: str, header: list[str], rows: list[list], widths
     return ws
 
 
-def xlsx(file: dict) -> bytes:
+def xlsx(file: dict, community_name: str | None = None) -> bytes:
     m, wb = file["member"], Workbook()
     ws = wb.active
     ws.title = "档案"
@@ -189,7 +190,7 @@ def xlsx(file: dict) -> bytes:
     ws["A1"].font = Font(bold=True, size=14)
     for label, value in (
         ("姓名", m["name"]),
-        ("社区", m["community"]),
+        ("社区", community_name or m["community"]),
         ("党支部", m["branch"]),
         ("单位", m["unit"] or "无"),
         ("状态", "在职" if m["status"] == "serving" else "退休"),
@@ -311,9 +312,9 @@ def page(file: dict, community_name: str | None = None) -> str:
         for a in file["activities"]
     ]
     redeemed = [
-            [r["reward"], r["quantity"], r["points"], REDEMPTION_LABELS[r["status"]], _local(r["at"])]
-            for r in file["redemptions"]
-        ]
+        [r["reward"], r["quantity"], r["points"], REDEMPTION_LABELS[r["status"]], _local(r["at"])]
+        for r in file["redemptions"]
+    ]
     entries = [
         [_local(x["at"]), ENTRY_LABELS[x["kind"]], x["points"], x["balance_after"], x["reason"], x["rule"]]
         for x in file["entries"]

@@ -114,8 +114,9 @@ def expiry_cutoff(today: date, years: int) -> datetime:
 
 
 def competition_ranks(totals: list[tuple[str, int]]) -> list[tuple[int, str, int]]:
-    """(rank, member, points), highest first; equal points share a rank and the next rank skips (1, 2, 2, 4)."""
-    ordered = sorted(totals, key=lambda item: (-item[1], item[0]))
+    """(rank, member, points), highest first; equal points share a rank and the next rank skips (1, 2, 2, 4).
+    Members with equal points keep the order they came in (the caller's: by name)."""
+    ordered = sorted(totals, key=lambda item: -item[1])
     ranked, previous, rank = [], None, 0
     for position, (member, points) in enumerate(ordered, start=1):
         if points != previous:

@@ -106,15 +106,17 @@ class PointsService(ServiceBase):
 
     @rpc
     @boundary(NAME)
-    def member_file(self, member_id, query, scope):
-        """The annual file: a dict for json, the page's HTML, or the xlsx base64-encoded for the RPC hop."""
+    def member_file(self, member_id, query, scope, community_names=None):
+        """The annual file: a dict for json, the page's HTML, or the xlsx base64-encoded for the RPC hop.
+        `community_names` (code → name, intake's) puts the community's name on the page."""
         query, scope = load(s.FileQuery, query), load(s.Scope, scope)
         with self.db.transaction() as session:
             file = reports.annual_file(session, members.get(session, member_id, scope), query["year"])
+        name = (community_names or {}).get(file["member"]["community"])
         if query["format"] == "xlsx":
-            return base64.b64encode(reports.xlsx(file)).decode()
+            return base64.b64encode(reports.xlsx(file, name)).decode()
         if query["format"] == "html":
-            return reports.page(file)
+            return reports.page(file, name)
         return s.as_json(file)
 
     @rpc

@@ -324,7 +324,7 @@ def test_annual_file_as_xlsx_and_page_and_rankings_with_ties(people):
 
     year = datetime.now(UTC).year
     ranks = admin.get("/api/v1/rankings", params={"community": "maxian", "period": str(year)}).json()["items"]
-    assert [(r["rank"], r["name"], r["points"]) for r in ranks] == [(1, "甲", 9), (1, "乙", 9), (3, "丙", 4)]
+    assert [(r["rank"], r["name"], r["points"]) for r in ranks] == [(1, "乙", 9), (1, "甲", 9), (3, "丙", 4)]  # ties by name
     bad = admin.get("/api/v1/rankings", params={"community": "maxian", "period": "someday"})
     assert bad.status_code == 422
 
@@ -332,12 +332,14 @@ def test_annual_file_as_xlsx_and_page_and_rankings_with_ties(people):
     assert file["earned"] == 9 and file["closing_balance"] == 6 and file["redemptions"][0]["reward"] == "毛巾"
     page = admin.get(f"/api/v1/members/{a['id']}/file", params={"year": year, "format": "html"})
     assert page.headers["Content-Type"].startswith("text/html")
-    assert "党员积分档案" in page.text and "毛巾" in page.text and "<script" not in page.text
+    assert (
+        "党员积分档案" in page.text and "马限社区" in page.text and "毛巾" in page.text and "<script" not in page.text
+    )
     book = admin.get(f"/api/v1/members/{a['id']}/file", params={"year": year, "format": "xlsx"})
     wb = load_workbook(io.BytesIO(book.content))
     assert wb.sheetnames == ["档案", "积分项目", "活动", "兑换", "积分明细"]
     facts = {row[0]: row[1] for row in wb["档案"].iter_rows(min_row=2, values_only=True)}
-    assert facts["姓名"] == "甲" and facts["年末积分"] == 6 and facts["本年兑换"] == 3
+    assert facts["姓名"] == "甲" and facts["社区"] == "马限社区" and facts["年末积分"] == 6 and facts["本年兑换"] == 3
     assert [r[1] for r in wb["积分明细"].iter_rows(min_row=2, values_only=True)] == ["更正", "兑换"]
 
 
