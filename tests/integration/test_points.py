@@ -324,7 +324,8 @@ def test_annual_file_as_xlsx_and_page_and_rankings_with_ties(people):
 
     year = datetime.now(UTC).year
     ranks = admin.get("/api/v1/rankings", params={"community": "maxian", "period": str(year)}).json()["items"]
-    assert [(r["rank"], r["name"], r["points"]) for r in ranks] == [(1, "乙", 9), (1, "甲", 9), (3, "丙", 4)]  # ties by name
+    # equal points share a rank, listed by name
+    assert [(r["rank"], r["name"], r["points"]) for r in ranks] == [(1, "乙", 9), (1, "甲", 9), (3, "丙", 4)]
     bad = admin.get("/api/v1/rankings", params={"community": "maxian", "period": "someday"})
     assert bad.status_code == 422
 
