@@ -22,3 +22,11 @@ def decode(cursor: str, arity: int) -> list[str]:
         return values
     except (ValueError, TypeError) as exc:
         raise InvalidInput("the cursor is not one this API issued", {"cursor": ["invalid cursor"]}) from exc
+
+
+def page(rows: list, limit: int, key) -> dict:
+    """`rows` fetched with `limit + 1`: the first `limit` and, if there were more, the cursor of the last
+    one (`key(row)` gives the values it encodes)."""
+    items = rows[:limit]
+    more = len(rows) > limit and items
+    return {"items": items, "next_cursor": encode(*key(items[-1])) if more else None}

@@ -220,7 +220,4 @@ def page(session: Session, query: dict, scope: dict) -> dict:
         starts_at = datetime.fromisoformat(starts)
         q = q.where((Activity.starts_at < starts_at) | ((Activity.starts_at == starts_at) & (Activity.id > last_id)))
     rows = list(session.scalars(q.order_by(Activity.starts_at.desc(), Activity.id).limit(query["limit"] + 1)))
-    more = len(rows) > query["limit"]
-    rows = rows[: query["limit"]]
-    cursor = paging.encode(rows[-1].starts_at.isoformat(), rows[-1].id) if more and rows else None
-    return {"items": rows, "next_cursor": cursor}
+    return paging.page(rows, query["limit"], lambda row: (row.starts_at.isoformat(), row.id))

@@ -156,9 +156,7 @@ def page(session: Session, query: dict, scope: dict) -> dict:
         (last,) = paging.decode(query["cursor"], 1)
         q = q.where(Award.id < int(last))
     rows = list(session.scalars(q.order_by(Award.id.desc()).limit(query["limit"] + 1)))
-    more = len(rows) > query["limit"]
-    rows = rows[: query["limit"]]
-    return {"items": rows, "next_cursor": paging.encode(rows[-1].id) if more and rows else None}
+    return paging.page(rows, query["limit"], lambda a: (a.id,))
 
 
 # --- other services' events -------------------------------------------------------------------------

@@ -109,9 +109,7 @@ def page(session: Session, member: Member, query: dict) -> dict:
         (last,) = paging.decode(query["cursor"], 1)
         q = q.where(PointEntry.id < int(last))
     rows = list(session.scalars(q.order_by(PointEntry.id.desc()).limit(query["limit"] + 1)))
-    more = len(rows) > query["limit"]
-    rows = rows[: query["limit"]]
-    return {"items": rows, "next_cursor": paging.encode(rows[-1].id) if more and rows else None}
+    return paging.page(rows, query["limit"], lambda e: (e.id,))
 
 
 def earned(session: Session, member: Member) -> int:

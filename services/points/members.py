@@ -124,6 +124,4 @@ def search(session: Session, query: dict, scope: dict) -> dict:
         name, last_id = paging.decode(query["cursor"], 2)
         q = q.where(or_(Member.name > name, (Member.name == name) & (Member.id > last_id)))
     rows = list(session.scalars(q.order_by(Member.name, Member.id).limit(query["limit"] + 1)))
-    more = len(rows) > query["limit"]
-    rows = rows[: query["limit"]]
-    return {"items": rows, "next_cursor": paging.encode(rows[-1].name, rows[-1].id) if more and rows else None}
+    return paging.page(rows, query["limit"], lambda m: (m.name, m.id))

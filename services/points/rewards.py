@@ -173,7 +173,4 @@ def page(session: Session, query: dict, scope: dict) -> dict:
         at = datetime.fromisoformat(created)
         q = q.where((Redemption.created_at < at) | ((Redemption.created_at == at) & (Redemption.id > last_id)))
     rows = list(session.scalars(q.order_by(Redemption.created_at.desc(), Redemption.id).limit(query["limit"] + 1)))
-    more = len(rows) > query["limit"]
-    rows = rows[: query["limit"]]
-    cursor = paging.encode(rows[-1].created_at.isoformat(), rows[-1].id) if more and rows else None
-    return {"items": rows, "next_cursor": cursor}
+    return paging.page(rows, query["limit"], lambda row: (row.created_at.isoformat(), row.id))

@@ -72,6 +72,11 @@ def test_member_files_are_searchable_by_specialty_and_members_see_only_their_own
     assert [
         m["name"] for m in admin.get("/api/v1/members", params={"community": "maxian", "q": "急救"}).json()["items"]
     ] == ["陈美玲"]
+    first = admin.get("/api/v1/members", params={"community": "maxian", "limit": 2}).json()
+    rest = admin.get("/api/v1/members", params={"community": "maxian", "limit": 2, "cursor": first["next_cursor"]})
+    assert len(first["items"]) == 2 and first["next_cursor"] and rest.json()["next_cursor"] is None
+    names = [m["name"] for m in first["items"] + rest.json()["items"]]
+    assert sorted(names) == names and len(set(names)) == 3  # by name, each once
     assert self_made.get(f"/api/v1/members/{mine.json()['id']}").status_code == 200
     assert self_made.get(f"/api/v1/members/{lawyer['id']}").status_code == 404
     assert self_made.get("/api/v1/members", params={"community": "maxian"}).status_code == 403
