@@ -45,7 +45,8 @@ def is_overdue(case: Case, now: datetime) -> bool:
     )
 
 
-def list_cases(session: Session, query: dict, scope: dict, now: datetime) -> dict:
+def list_statement(query: dict, scope: dict, now: datetime):
+    """The SELECT behind one page of the ledger: `limit + 1` rows, newest first (bench/scale.py runs it too)."""
     stmt = select(Case)
     condition = visibility(scope)
     if condition is not None:
@@ -83,8 +84,12 @@ def list_cases(session: Session, query: dict, scope: dict, now: datetime) -> dic
         when, after = paging.decode(query["cursor"], 2)
         when_dt = datetime.fromisoformat(when)
         stmt = stmt.where(or_(Case.registered_at < when_dt, and_(Case.registered_at == when_dt, Case.id < after)))
+    return stmt.order_by(Case.registered_at.desc(), Case.id.desc()).limit(query.get("limit", 50) + 1)
+
+
+def list_cases(session: Session, query: dict, scope: dict, now: datetime) -> dict:
     limit = query.get("limit", 50)
-    rows = list(session.scalars(stmt.order_by(Case.registered_at.desc(), Case.id.desc()).limit(limit + 1)))
+    rows = list(session.scalars(list_statement(query, scope, now)))
     more = len(rows) > limit
     rows = rows[:limit]
     cursor = paging.encode(rows[-1].registered_at.isoformat(), rows[-1].id) if more and rows else None
@@ -168,6 +173,11 @@ TRANSITIONS = {
     "case.closed": ("closed", None),
     "case.reopened": ("reopened", _reopened),
 }
+
+
+def is_case_event(event_type: str) -> bool:
+    """Whether an event's subject is a case (and so belongs on the ledger)."""
+    return event_type.startswith("case.") or event_type == "reply.sent"
 
 
 def apply_event(session: Session, case: Case, envelope: dict) -> bool:

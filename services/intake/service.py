@@ -179,6 +179,10 @@ class IntakeService(ServiceBase):
 
     def _apply(self, body):
         envelope = load_envelope(body)
+        if not ledger.is_case_event(envelope["type"]):
+            # feedback's visit.recorded and poll.closed name a visit or a poll, not a case: not the ledger's
+            metrics.EVENTS_IN.labels(NAME, envelope["type"], "ignored").inc()
+            return
         with self.db.transaction() as session:
             if not claim_inbox(session, "intake.ledger", envelope["id"]):
                 metrics.EVENTS_IN.labels(NAME, envelope["type"], "duplicate").inc()

@@ -4,6 +4,7 @@ event is redelivered), redemption that cannot overspend under 50 concurrent requ
 annual file as xlsx and as a page, rankings and expiry."""
 
 import io
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
@@ -15,7 +16,9 @@ from nameko.standalone.events import event_dispatcher
 from openpyxl import load_workbook
 
 from minqing.db import UnitOfWork, make_engine
+from minqing.dlq import list_dead_letters
 from minqing.events import make_envelope
+from minqing.topology import all_event_handlers
 from services.points import ledger
 
 LEADER = "maxian-g01-leader"
@@ -211,6 +214,10 @@ def test_points_arrive_from_an_adopted_suggestion_a_satisfied_rating_and_a_visit
     wait_for(lambda: balance(admin, leader["id"]) == 4)
     awards = admin.get("/api/v1/awards", params={"community": "maxian", "member": leader["id"]}).json()["items"]
     assert sorted(a["rule_code"] for a in awards) == ["case_satisfied", "home_visit"]  # the reception earns nothing
+    # every other consumer took the visit events in its stride (the ledger ignores what is not a case)
+    time.sleep(1.5)  # a failing handler would have used its retries (0.2 s, 0.4 s) by now
+    dead = list_dead_letters(amqp_uri, [name for name, _, _ in all_event_handlers()])
+    assert {queue: items for queue, items in dead.items() if items} == {}
 
 
 def test_caps_cut_awards_and_a_correction_reverses_an_entry(people, amqp_uri):
