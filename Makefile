@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint bench venv clean
+.PHONY: run test test-faults lint bench venv clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,6 +22,10 @@ lint: $(STAMP)
 
 test: $(STAMP) lint
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+# kill -9 every process, restart RabbitMQ and PostgreSQL under load; prints the reconciled counts
+test-faults: $(STAMP)
+	$(BIN)/python -m pytest -q -s tests/faults
 
 bench: $(STAMP)
 	$(BIN)/python bench/intake.py
