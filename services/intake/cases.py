@@ -26,20 +26,20 @@ def format_reference(prefix: str, year: int, number: int) -> str:
     return f"{prefix}-{year}-{number:06d}"
 
 
-def next_reference(session: Session, community, when: datetime) -> str:
+def next_reference(session: Session, community: str, prefix: str, when: datetime) -> str:
     """Per community and (local) year, without gaps: an UPDATE … RETURNING on the year's counter row."""
     year = when.astimezone(LOCAL_TZ).year
-    key = (ReferenceCounter.community == community.code) & (ReferenceCounter.year == year)
+    key = (ReferenceCounter.community == community) & (ReferenceCounter.year == year)
     for _ in range(3):
         number = session.execute(
             update(ReferenceCounter).where(key).values(last=ReferenceCounter.last + 1).returning(ReferenceCounter.last)
         ).scalar()
         if number is not None:
-            return format_reference(community.ref_prefix, year, number)
+            return format_reference(prefix, year, number)
         try:
             with session.begin_nested():
-                session.execute(insert(ReferenceCounter).values(community=community.code, year=year, last=1))
-            return format_reference(community.ref_prefix, year, 1)
+                session.execute(insert(ReferenceCounter).values(community=community, year=year, last=1))
+            return format_reference(prefix, year, 1)
         except IntegrityError:
             continue  # another registration created the year's counter first; take the next number
     raise Conflict("could not allocate a reference number; retry")
@@ -96,22 +96,23 @@ def register_case(
     demo_key: str | None = None,
     emit: bool = True,
 ) -> Case:
-    community = directory.get_community(session, data["community"], scope)
+    community = data["community"]
+    prefix = directory.community_prefix(session, community, scope)
     actor_info = actor_of(scope)
     location = data.get("location") or {}
     reporter = data.get("reporter") or {}
     grid = None
     if location.get("building"):
-        grid = directory.get_building(session, community.code, location["building"], "location.building").grid
+        grid = directory.building_grid(session, community, location["building"], "location.building")
     text = case_text(data["title"], data["description"])
     similar = find_duplicates(
-        session, community.code, location.get("building"), grid, text, now, window_days, threshold
+        session, community, location.get("building"), grid, text, now, window_days, threshold
     )
     # the counter row is locked until commit and serialises a community's registrations: take it last
-    reference = next_reference(session, community, now)
+    reference = next_reference(session, community, prefix, now)
     case = Case(
         id=uuid.uuid4().hex,
-        community=community.code,
+        community=community,
         reference=reference,
         channel=data["channel"],
         title=data["title"],
@@ -154,7 +155,7 @@ def register_case(
             make_envelope(
                 "case.registered",
                 source=SOURCE,
-                community=community.code,
+                community=community,
                 subject=case.id,
                 version=1,
                 time=now,
@@ -176,7 +177,7 @@ def register_case(
     session.flush()
     if emit:
         hot_issues.check(session, case, now)
-    metrics.CASES_REGISTERED.labels(community.code, case.channel).inc()
+    metrics.CASES_REGISTERED.labels(community, case.channel).inc()
     return case
 
 

@@ -92,6 +92,38 @@ def add_building(session: Session, community: str, data: dict) -> Building:
     return _insert(session, Building, community, data, "building")
 
 
+# Registration looks up its community and building every time. Communities and buildings are only ever
+# added, never changed or removed, so what was found once stays true: keep it per database (the profile put
+# these two primary-key SELECTs at 14% of intake's CPU per registration). Misses always go to the database.
+_FOUND: dict[tuple[str, str, str], tuple] = {}
+
+
+def _db(session: Session) -> str:
+    return str(session.get_bind().url)
+
+
+def community_prefix(session: Session, code: str, scope: dict) -> str:
+    """The community's reference prefix, if the caller may see it (else NotFound, as get_community)."""
+    if not can_see(scope, code):
+        raise NotFound(f"community {code!r} not found")
+    key = (_db(session), "community", code)
+    if key not in _FOUND:
+        _FOUND[key] = (get_community(session, code).ref_prefix,)
+    return _FOUND[key][0]
+
+
+def building_grid(session: Session, community: str, code: str, field: str = "building") -> str | None:
+    """The building's grid, if the building is in `community` (else InvalidInput, as get_building)."""
+    key = (_db(session), "building", code)
+    if key not in _FOUND:
+        building = get_building(session, community, code, field)
+        _FOUND[key] = (building.community, building.grid)
+    found_community, grid = _FOUND[key]
+    if found_community != community:
+        raise InvalidInput(f"building {code!r} is not in community {community!r}", {field: ["unknown building"]})
+    return grid
+
+
 def get_building(session: Session, community: str, code: str, field: str = "building") -> Building:
     building = session.get(Building, code)
     if building is None or building.community != community:
