@@ -1,13 +1,14 @@
 """`minqing` — the operators' command line.
 
 minqing run                               migrate, load demo data, start every service and the gateway
-minqing serve SERVICE                     run one service process (intake, gateway)
+minqing serve SERVICE                     run one service process (intake, routing, feedback, points, gateway)
 minqing migrate                           bring every service database to the latest schema
 minqing token --role R --community C      mint a JWT with the configured secret
 minqing seed-demo                         load the Maxian demo data (idempotent)
 minqing import-households FILE.xlsx --community C
 minqing dlq list | minqing dlq replay --queue Q
 minqing outbox status
+minqing points verify                     every member's balance equals the sum of their ledger entries
 """
 
 from __future__ import annotations
@@ -161,6 +162,27 @@ def cmd_outbox(args) -> int:
     return 1 if failed else 0
 
 
+def cmd_points(args) -> int:
+    """The points ledger's own audit: every balance equals the sum of its entries."""
+    from sqlalchemy import text
+
+    from minqing.db import UnitOfWork, make_engine
+    from services.points import ledger
+
+    uow = UnitOfWork(make_engine(settings.db_url("points")))
+    try:
+        with uow.transaction() as session:
+            wrong = ledger.mismatches(session)
+            members = session.scalar(text("SELECT count(*) FROM members"))
+            entries = session.scalar(text("SELECT count(*) FROM point_entries"))
+    finally:
+        uow.engine.dispose()
+    for item in wrong:
+        print(f"member {item['member']}: balance {item['balance']}, entries sum to {item['entries_sum']}")
+    print(f"{members} members, {entries} ledger entries, {len(wrong)} balance(s) not equal to their entries")
+    return 1 if wrong else 0
+
+
 def cmd_serve(args) -> int:
     # a fresh interpreter, so eventlet patches the standard library before anything imports it
     os.execv(sys.executable, [sys.executable, "-m", "minqing.serve", args.service])
@@ -261,6 +283,9 @@ def build_parser() -> argparse.ArgumentParser:
     outbox = sub.add_parser("outbox", help="outbox state per service")
     outbox.add_argument("action", choices=("status",))
     outbox.set_defaults(fn=cmd_outbox)
+    points = sub.add_parser("points", help="points ledger audit")
+    points.add_argument("action", choices=("verify",))
+    points.set_defaults(fn=cmd_points)
     return parser
 
 

@@ -75,6 +75,9 @@ def test_seed_demo_loads_the_pilot_on_the_embedded_default_idempotently(tmp_path
         statuses = Counter(s.scalars(select(Signup.status)))
         assert statuses["checked_out"] > 500 and statuses["no_show"] > 0 and statuses["signed_up"] > 0
         assert s.scalar(select(func.count()).select_from(Redemption)) > 20
+    capsys.readouterr()
+    assert main(["points", "verify"]) == 0
+    assert "0 balance(s) not equal to their entries" in capsys.readouterr().out
 
 
 def test_import_households_from_xlsx_through_the_running_service(intake, directory, tmp_path, capsys):
