@@ -1,6 +1,6 @@
 """Benchmark plumbing: a private platform (vhost, database, service processes), closed- and open-loop load
 drivers, a listener on a service's event exchange, CPU accounting per party from /proc, a PostgreSQL wait
-sampler and a py-spy summariser. Used by intake.py."""
+sampler and a py-spy summariser. Used by intake.py and scale.py."""
 
 from __future__ import annotations
 
@@ -147,6 +147,7 @@ def closed_loop(clients: list, duration: float, pids: dict[str, int], warmup: fl
         "ok": len(ok),
         "rate": round(len(ok) / duration, 1),
         "p50_ms": round(pct(ok, 50), 1),
+        "p95_ms": round(pct(ok, 95), 1),
         "p99_ms": round(pct(ok, 99), 1),
         "max_ms": round(1000 * max(ok, default=float("nan")), 1),
         "errors": dict(sum(errors, Counter())),
@@ -279,12 +280,15 @@ class Platform:
     every service in SERVICES gets a database of its own: minqing_bench_<run> for intake,
     minqing_bench_<run>_<service> for the others."""
 
-    def __init__(self, pg_admin: str, services: list[str]):
+    def __init__(self, pg_admin: str, services: list[str], name: str | None = None, keep: bool = False):
+        """`name`: databases named minqing_<name>[_<service>] instead of a fresh minqing_bench_<run>; with
+        `keep` they outlive stop() (a loaded data set reused by later runs); the vhost is always private."""
         from minqing.config import SERVICES
 
         run = secrets.token_hex(4)
         self.pg_admin, self.services, self.vhost = pg_admin, services, f"minqing-bench-{run}"
-        self.dbs = {s: f"minqing_bench_{run}" + ("" if s == "intake" else f"_{s}") for s in SERVICES}
+        base, self.keep = f"minqing_{name}" if name else f"minqing_bench_{run}", keep
+        self.dbs = {s: base + ("" if s == "intake" else f"_{s}") for s in SERVICES}
         self.db, self.db_url = self.dbs["intake"], self.url(self.dbs["intake"])
         self.amqp_uri = f"amqp://guest:guest@127.0.0.1:5672/{quote(self.vhost, safe='')}"
         self.var = Path(tempfile.mkdtemp(prefix="minqing-bench-"))
@@ -315,18 +319,35 @@ class Platform:
         finally:
             conn.close()
 
-    def start(self) -> None:
-        self.vhost_made = True
-        rabbitmqctl("add_vhost", self.vhost)
-        rabbitmqctl("set_permissions", "-p", self.vhost, "guest", ".*", ".*", ".*")
-        for db in self.dbs.values():
+    def existing_dbs(self) -> list[str]:
+        conn = psycopg2.connect(self.pg_admin)
+        try:
+            with conn.cursor() as cur:
+                cur.execute("SELECT datname FROM pg_database WHERE datname = ANY(%s)", (list(self.dbs.values()),))
+                return sorted(row[0] for row in cur.fetchall())
+        finally:
+            conn.close()
+
+    def prepare(self, create: bool = True, seed: bool = True) -> None:
+        """The vhost, and the databases: created (`create`) or reused as they are, then migrated (alembic
+        upgrade: a no-op when current) and, if `seed`, seeded with the demo."""
+        if not self.vhost_made:
+            self.vhost_made = True
+            rabbitmqctl("add_vhost", self.vhost)
+            rabbitmqctl("set_permissions", "-p", self.vhost, "guest", ".*", ".*", ".*")
+        for db in self.dbs.values() if create else ():
             self.dbs_made.append(db)
             self.admin_sql(f'CREATE DATABASE "{db}"')
-        for args in (["migrate"], ["seed-demo", "--quiet"]):
+        for args in (["migrate"], ["seed-demo", "--quiet"])[: 2 if seed else 1]:
             command = [sys.executable, "-m", "minqing.cli", *args]
             done = subprocess.run(command, env=self.env, cwd=ROOT, capture_output=True, text=True, timeout=300)
             if done.returncode:
                 raise RuntimeError(f"minqing {args[0]} failed:\n{done.stdout}\n{done.stderr}")
+
+    def start(self, create: bool = True, seed: bool = True) -> None:
+        """prepare(create, seed) unless done already, then start the services and the gateway."""
+        if not self.vhost_made:
+            self.prepare(create, seed)
         for name in [*self.services, "gateway"]:
             log = open(self.var / f"{name}.log", "w")  # noqa: SIM115  the child writes to it until it stops
             command = [sys.executable, "-m", "minqing.serve", name]
@@ -368,8 +389,11 @@ class Platform:
             except subprocess.TimeoutExpired:
                 p.kill()
                 p.wait()
-        undo = [lambda db=db: self.admin_sql(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)') for db in self.dbs_made]
+        self.procs = {}
+        dropped = [] if self.keep else self.dbs_made
+        undo = [lambda db=db: self.admin_sql(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)') for db in dropped]
         if self.vhost_made:
+            self.vhost_made = False
             undo.append(lambda: rabbitmqctl("delete_vhost", self.vhost))
         for action in undo:
             try:

@@ -18,11 +18,20 @@ class Base(DeclarativeBase):
     metadata = metadata
 
 
+# what GET /api/v1/stats counts of each case
+STATS_COLUMNS = ["channel", "handling_type", "grid", "handler_id", "deadline", "first_action_at", "resolved_at",
+                 "satisfied", "rated", "reopen_count"]  # fmt: skip
+
+
 class FeedbackCase(Base):
     """What feedback needs to know of a case to answer, rate and count it."""
 
     __tablename__ = "cases"
-    __table_args__ = (Index("ix_cases_community_registered", "community", "registered_at"),)
+    # the stats' aggregate reads only these indexes (index-only scans; migration 0004, bench/PROFILE-scale.md)
+    __table_args__ = (
+        Index("ix_cases_stats_community", "community", "registered_at", postgresql_include=STATS_COLUMNS),
+        Index("ix_cases_stats_period", "registered_at", postgresql_include=["community", *STATS_COLUMNS]),
+    )
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     community: Mapped[str] = mapped_column(String(40))
     reference: Mapped[str] = mapped_column(String(32))

@@ -81,9 +81,13 @@ def list_statement(query: dict, scope: dict, now: datetime):
     if query.get("to"):
         stmt = stmt.where(Case.registered_at < query["to"])
     if query.get("cursor"):
-        when, after = paging.decode(query["cursor"], 2)
-        when_dt = datetime.fromisoformat(when)
-        stmt = stmt.where(or_(Case.registered_at < when_dt, and_(Case.registered_at == when_dt, Case.id < after)))
+        when_dt, after = paging.decode(query["cursor"], 2, (datetime.fromisoformat,))
+        # the first condition is implied by the second; it bounds the index scan (registered_at, id), which
+        # the OR alone does not, so a page deep in the list starts where the cursor is, not at the top
+        stmt = stmt.where(
+            Case.registered_at <= when_dt,
+            or_(Case.registered_at < when_dt, and_(Case.registered_at == when_dt, Case.id < after)),
+        )
     return stmt.order_by(Case.registered_at.desc(), Case.id.desc()).limit(query.get("limit", 50) + 1)
 
 

@@ -104,6 +104,16 @@ class Case(Base):
         Index("ix_cases_registered", "registered_at", "id"),
         Index("ix_cases_building_recent", "building", "registered_at"),
         Index("ix_cases_grid_recent", "grid", "registered_at"),
+        # the ledger's filters at scale (migration 0006, bench/PROFILE-scale.md)
+        Index("ix_cases_community_status", "community", "status", "registered_at", "id"),
+        Index("ix_cases_handler_recent", "handler_id", "registered_at", "id"),
+        Index("ix_cases_title_trgm", "title", postgresql_using="gin", postgresql_ops={"title": "gin_trgm_ops"}),
+        Index(
+            "ix_cases_description_trgm",
+            "description",
+            postgresql_using="gin",
+            postgresql_ops={"description": "gin_trgm_ops"},
+        ),
     )
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     community: Mapped[str] = mapped_column(ForeignKey("communities.code"))
@@ -127,7 +137,7 @@ class Case(Base):
     status: Mapped[str] = mapped_column(String(24), index=True)
     handling_type: Mapped[str | None] = mapped_column(String(16), index=True)
     deadline: Mapped[datetime | None] = mapped_column(Stamp)
-    handler_id: Mapped[str | None] = mapped_column(String(120), index=True)
+    handler_id: Mapped[str | None] = mapped_column(String(120))
     handler_kind: Mapped[str | None] = mapped_column(String(20))
     handler_name: Mapped[str | None] = mapped_column(String(120))
     bureau: Mapped[str | None] = mapped_column(String(40), index=True)
