@@ -27,8 +27,18 @@ test: $(STAMP) lint
 test-faults: $(STAMP)
 	$(BIN)/python -m pytest -q -s tests/faults
 
-bench: $(STAMP)
+BENCH_STAMP := $(VENV)/.installed-bench
+
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/python -m pip install -q -e '.[dev,bench]'
+	touch $(BENCH_STAMP)
+
+# every benchmark, each beside raw broker / raw database baselines of the same run, then the plot (~15 min)
+bench: $(BENCH_STAMP)
 	$(BIN)/python bench/intake.py
+	$(BIN)/python bench/scaling.py
+	$(BIN)/python bench/scale.py
+	$(BIN)/python bench/plot.py
 
 clean:
 	rm -rf $(VENV) var
