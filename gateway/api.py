@@ -10,6 +10,7 @@ import hashlib
 import json
 import logging
 import math
+import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ from gateway.auth import AuthError, Principal, mask
 from gateway.problems import problem
 from minqing import context, metrics
 from minqing.errors import MinqingError
+from services.intake.schemas import SHORT_CODE_PATTERN
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +43,7 @@ class Route:
     tags: tuple[str, ...] = ()
     many: bool = False
     idempotent: bool = field(default=False)
+    media: tuple[str, ...] = ()  # other media types the answer may come in (files), besides JSON
 
     @functools.cached_property
     def body_schema(self) -> Schema:
@@ -52,6 +55,8 @@ class Route:
 
 
 ROUTES: list[Route] = []
+# path parameters that name a community (or a bureau, or a rule: all short codes): anything else cannot exist
+PATH_PATTERNS = {"code": SHORT_CODE_PATTERN, "community": SHORT_CODE_PATTERN}
 
 
 class RateLimiter:
@@ -101,6 +106,38 @@ def read_json(request: Request, max_bytes: int) -> object:
         return json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise BadRequest(400, f"request body is not valid UTF-8 JSON: {exc}") from None
+
+
+UNSTORABLE = "must not contain NUL characters or unpaired surrogates"
+
+
+def storable(text: str) -> bool:
+    """Whether a database can store the text: PostgreSQL refuses NUL, UTF-8 refuses lone surrogates."""
+    if "\x00" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def unstorable(value, where: str = "") -> str | None:
+    """Where in a parsed JSON value the first string (or key) is that no database can store, else None."""
+    if isinstance(value, str):
+        return None if storable(value) else where or "_schema"
+    if isinstance(value, dict):
+        for key, item in value.items():
+            at = f"{where}.{key}" if where else str(key)
+            found = at if not storable(key) else unstorable(item, at)
+            if found:
+                return found
+    if isinstance(value, list):
+        for i, item in enumerate(value):
+            found = unstorable(item, f"{where}.{i}" if where else str(i))
+            if found:
+                return found
+    return None
 
 
 def json_response(payload, status: int = 200, headers: dict | None = None) -> Response:
@@ -156,7 +193,7 @@ class Dispatcher:
 
     def _dispatch(self, route: Route, fn, request: Request, path_args: dict) -> Response:
         try:
-            call = self._prepare(route, request)
+            call = self._prepare(route, request, path_args)
             with eventlet.Timeout(self.settings.rpc_timeout):
                 payload = fn(self, call, **path_args)
             if isinstance(payload, Response):
@@ -187,7 +224,7 @@ class Dispatcher:
             log.exception("%s %s failed", route.method, route.path)
             return problem(500, "internal error; quote the correlation id", correlation_id=context.current())
 
-    def _prepare(self, route: Route, request: Request) -> Call:
+    def _prepare(self, route: Route, request: Request, path_args: dict) -> Call:
         principal = None
         if route.roles is not None:
             principal = self.settings.verifier.verify(request.headers.get("Authorization"))
@@ -196,11 +233,18 @@ class Dispatcher:
                 raise _RateLimited(f"rate limit for {principal.sub!r} reached; retry later", wait)
             if principal.role not in route.roles:
                 raise MinqingRoleError(f"role {principal.role!r} may not do this; allowed: {', '.join(route.roles)}")
+        for name, value in path_args.items():  # what no database could hold, or no code could be, does not exist
+            pattern = PATH_PATTERNS.get(name, ".*")
+            if isinstance(value, str) and not (storable(value) and re.fullmatch(pattern, value, re.DOTALL)):
+                raise BadRequest(404, f"no such {name}: {value!r}")
         body = None
         if route.body is not None:
             raw = read_json(request, self.settings.max_body)
             if not isinstance(raw, dict):
                 raise BadRequest(400, "request body must be a JSON object")
+            where = unstorable(raw)
+            if where:
+                raise BadRequest(422, "the request has invalid fields", {where: [UNSTORABLE]})
             try:
                 route.body_schema.load(raw)  # fail fast here; the service validates again at its boundary
             except ValidationError as exc:
@@ -209,6 +253,9 @@ class Dispatcher:
         query = {}
         if route.query is not None:
             query = {k: v for k, v in request.args.items()}
+            where = unstorable(query)
+            if where:
+                raise BadRequest(400, "the query has invalid parameters", {where: [UNSTORABLE]})
             try:
                 route.query_schema.load(query)
             except ValidationError as exc:

@@ -55,7 +55,16 @@ class FeedbackEndpoints:
         return self.feedback.rate(case_id, call.body, call.scope, call.idem)
 
     @http("GET", "/api/v1/cases/<case_id>/feedback")
-    @endpoint(Route("GET", "/api/v1/cases/<case_id>/feedback", "Replies and ratings of a case", ANSWERERS, tags=TAGS))
+    @endpoint(
+        Route(
+            "GET",
+            "/api/v1/cases/<case_id>/feedback",
+            "Replies and ratings of a case",
+            ANSWERERS,
+            response=fs.FeedbackOut,
+            tags=TAGS,
+        )
+    )
     def case_feedback(self, call, case_id):
         return self.feedback.case_feedback(case_id, call.scope)
 
@@ -67,6 +76,7 @@ class FeedbackEndpoints:
             "Rates per community, grid, handler or channel and period",
             STAFF,
             query=fs.StatsQuery,
+            response=fs.StatsOut,
             tags=TAGS,
         )
     )
@@ -81,6 +91,7 @@ class FeedbackEndpoints:
             "A community's monthly report as an Excel workbook",
             STAFF,
             query=fs.ReportQuery,
+            media=(XLSX,),
             tags=TAGS,
         )
     )
@@ -121,8 +132,7 @@ class FeedbackEndpoints:
             "Supervision records (open, overdue, by kind or target)",
             STAFF,
             query=fs.SupervisionQuery,
-            response=fs.SupervisionOut,
-            many=True,
+            response=fs.page_of(fs.SupervisionOut),
             tags=TAGS,
         )
     )
@@ -153,6 +163,7 @@ class FeedbackEndpoints:
             "Plan home visits to a grid's unvisited households",
             STAFF,
             body=fs.VisitPlanIn,
+            response=fs.VisitPlanOut,
             status=201,
             tags=TAGS,
             idempotent=True,
@@ -186,8 +197,7 @@ class FeedbackEndpoints:
             "Visits of a community: planned, done, missed",
             STAFF,
             query=fs.VisitQuery,
-            response=fs.VisitOut,
-            many=True,
+            response=fs.page_of(fs.VisitOut),
             tags=TAGS,
         )
     )
@@ -201,6 +211,7 @@ class FeedbackEndpoints:
             "/api/v1/communities/<code>/visit-coverage",
             "Households visited / households, per grid",
             STAFF,
+            response=fs.CoverageOut,
             tags=TAGS,
         )
     )
@@ -246,6 +257,7 @@ class FeedbackEndpoints:
             "Record a household's vote (a repeat replaces it)",
             STAFF,
             body=fs.VoteIn,
+            response=fs.VoteOut,
             tags=TAGS,
             idempotent=True,
         )

@@ -8,7 +8,7 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from marshmallow import Schema, fields
 
-from gateway.api import ROUTES
+from gateway.api import PATH_PATTERNS, ROUTES
 
 PROBLEM_STATUSES = {
     400: "Malformed request or query",
@@ -32,6 +32,7 @@ class Problem(Schema):
     correlation_id = fields.Str()
 
 
+BINARY = {"type": "string", "format": "binary"}
 CONVERTER = re.compile(r"<(?:(\w+)(?:\(([^)]*)\))?:)?(\w+)>")
 
 
@@ -48,6 +49,8 @@ def _path_params(path: str) -> list[dict]:
             schema = {"type": "integer", "minimum": 0}
         elif converter == "any":
             schema = {"type": "string", "enum": [a.strip() for a in args.split(",")]}
+        elif name in PATH_PATTERNS:
+            schema["pattern"] = PATH_PATTERNS[name]
         params.append({"in": "path", "name": name, "required": True, "schema": schema})
     return params
 
@@ -83,23 +86,33 @@ def build(version: str = "0.1.0") -> dict:
         if route.body is not None:
             op["requestBody"] = {"required": True, "content": {"application/json": {"schema": route.body}}}
         ok: dict = {"description": "OK"}
+        content: dict = {}
         if route.response is not None:
             schema = route.response(many=True) if route.many else route.response
-            ok["content"] = {"application/json": {"schema": schema}}
+            content["application/json"] = {"schema": schema}
+        for media in route.media:  # files: an xlsx workbook, a page to print
+            content[media] = {"schema": {"type": "string"} if media.startswith("text/") else BINARY}
+        if content:
+            ok["content"] = content
         op["responses"][str(route.status)] = ok
         if route.roles is not None:
             op["security"] = [{"bearer": []}]
             op["description"] = "Roles: " + ", ".join(route.roles)
-            statuses = [401, 403, 429] + ([404] if "{" in path else [])
+            statuses = [401, 403, 429]
+            if "{" in path or route.body is not None or route.query is not None:
+                statuses += [404]  # what the path, the body or the query names (a community, a case) may not exist
             if route.body is not None:
                 statuses += [409, 413, 415, 422, 400]
             if route.query is not None:
-                statuses += [400]
+                statuses += [400, 422]  # 400: the query's syntax; 422: a cursor or period the service cannot use
             for status in sorted(set(statuses)):
                 op["responses"][str(status)] = {
                     "description": PROBLEM_STATUSES[status],
                     "content": {"application/problem+json": {"schema": "Problem"}},
                 }
+        if "{" in path or route.query is not None:
+            # the HTTP server's own answer, before any endpoint runs: no body
+            op["responses"]["414"] = {"description": "Request line (the path and query) longer than 8 KB"}
         paths.setdefault(path, {})[route.method.lower()] = op
     for path, operations in paths.items():
         spec.path(path=path, operations=operations)

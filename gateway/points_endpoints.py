@@ -25,8 +25,10 @@ def _write(method, path, summary, roles, body, response, status=200):
     )
 
 
-def _read(path, summary, roles, query=None, response=None, many=False):
-    return endpoint(Route("GET", path, summary, roles, query=query, response=response, many=many, tags=TAGS))
+def _read(path, summary, roles, query=None, response=None, many=False, media=()):
+    return endpoint(
+        Route("GET", path, summary, roles, query=query, response=response, many=many, media=media, tags=TAGS)
+    )
 
 
 ATTENDANCE = {  # path segment → (action, roles, summary)
@@ -133,6 +135,8 @@ class PointsEndpoints:
         "The member's annual file: format=json, html (to print) or xlsx",
         MEMBERS,
         ps.FileQuery,
+        ps.AnnualFileOut,
+        media=("text/html", XLSX),
     )
     def member_file(self, call, member_id):
         names = {c["code"]: c["name"] for c in self.intake.list_communities(call.scope)}

@@ -105,7 +105,12 @@ def _roster_entry_handlers():
         )(patch)
         deletes[kind] = endpoint(
             Route(
-                "DELETE", path, f"Remove an entry of the {kind} roster (members: deactivate)", ADMINS, tags=ROUTING_TAGS
+                "DELETE",
+                path,
+                f"Remove an entry of the {kind} roster (members: deactivate)",
+                ADMINS,
+                response=rs.RemovedOut,
+                tags=ROUTING_TAGS,
             )
         )(delete)
     return patches, deletes
@@ -221,6 +226,7 @@ class RoutingEndpoints:
             "Set the community's time limits",
             ADMINS,
             body=rs.LimitsIn,
+            response=rs.LimitsOut,
             tags=ROUTING_TAGS,
         )
     )
@@ -251,8 +257,7 @@ class RoutingEndpoints:
             "/api/v1/bureaus",
             "List district bureaus",
             STAFF + ("bureau_handler",),
-            response=rs.BureauIn,
-            many=True,
+            response=rs.page_of(rs.BureauListed),
             tags=ROUTING_TAGS,
         )
     )
@@ -266,8 +271,7 @@ class RoutingEndpoints:
             "/api/v1/bureaus/<code>/deliveries",
             "Webhook delivery attempts to a bureau",
             ("district_admin", "bureau_handler"),
-            response=rs.DeliveryOut,
-            many=True,
+            response=rs.page_of(rs.DeliveryOut),
             tags=ROUTING_TAGS,
         )
     )
@@ -290,8 +294,7 @@ class MeetingEndpoints:
             "/api/v1/communities/<code>/hot-issues",
             "Hot issues detected in the community",
             STAFF,
-            response=rs.HotIssueOut,
-            many=True,
+            response=rs.page_of(rs.HotIssueOut),
             tags=("meetings",),
         )
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import eventlet
 from kombu import Connection
+from marshmallow import Schema, fields
 from nameko.rpc import RpcProxy
 from werkzeug.wrappers import Response
 
@@ -30,6 +31,17 @@ DIRECTORY_KINDS = {
     "resident_units": (s.ResidentUnitIn, s.ResidentUnitOut),
 }
 CASES, DIRECTORY, OPS = ("cases",), ("directory",), ("operations",)
+
+
+class ChannelOut(Schema):
+    code = fields.Str()
+    label = fields.Str()
+
+
+class VocabularyOut(Schema):
+    channels = fields.List(fields.Nested(ChannelOut))
+    handling_types = fields.List(fields.Str())
+    feedback_methods = fields.List(fields.Str())
 
 
 def _directory_routes(kind: str, schema_in, schema_out):
@@ -110,6 +122,7 @@ class GatewayService(Dispatcher, RoutingEndpoints, MeetingEndpoints, FeedbackEnd
             "/api/v1/vocabulary",
             "The method's codes: channels, handling types, feedback methods",
             EVERYONE,
+            response=VocabularyOut,
             tags=OPS,
         )
     )
@@ -147,8 +160,7 @@ class GatewayService(Dispatcher, RoutingEndpoints, MeetingEndpoints, FeedbackEnd
             "/api/v1/communities",
             "List the communities the caller may see",
             EVERYONE,
-            response=s.CommunityOut,
-            many=True,
+            response=s.page_of(s.CommunityOut),
             tags=DIRECTORY,
         )
     )

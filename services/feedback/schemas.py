@@ -5,7 +5,7 @@ from __future__ import annotations
 from marshmallow import EXCLUDE, Schema, fields, validate
 
 from minqing.vocabulary import CHANNELS, FEEDBACK_METHODS, SUPERVISION_KINDS, one_of
-from services.intake.schemas import CODE, Idempotency, Scope, text  # noqa: F401
+from services.intake.schemas import CODE, SHORT_CODE, Idempotency, Scope, page_of, text  # noqa: F401
 
 
 class Attachment(Schema):
@@ -49,11 +49,16 @@ class RatingOut(Schema):
     reopen_count = fields.Int()
 
 
+class FeedbackOut(Schema):
+    replies = fields.List(fields.Nested(ReplyOut))
+    ratings = fields.List(fields.Nested(RatingOut))
+
+
 class StatsQuery(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    community = fields.Str(load_default=None, validate=CODE)
+    community = fields.Str(load_default=None, validate=SHORT_CODE)
     period = fields.Str(load_default="last_30_days", validate=validate.Length(max=20))
     group_by = fields.Str(load_default="community", validate=one_of(("community", "grid", "handler", "channel")))
     channel = fields.Str(load_default=None, validate=one_of(CHANNELS))
@@ -65,7 +70,7 @@ class Supervisor(Schema):
 
 
 class SupervisionIn(Schema):
-    community = fields.Str(required=True, validate=CODE)
+    community = fields.Str(required=True, validate=SHORT_CODE)
     kind = fields.Str(required=True, validate=one_of(SUPERVISION_KINDS))
     supervisor = fields.Nested(Supervisor, required=True)
     target_type = fields.Str(required=True, validate=one_of(("case", "handler", "grid", "community")))
@@ -98,7 +103,7 @@ class SupervisionQuery(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    community = fields.Str(load_default=None, validate=CODE)
+    community = fields.Str(load_default=None, validate=SHORT_CODE)
     kind = fields.Str(load_default=None, validate=one_of(SUPERVISION_KINDS))
     status = fields.Str(load_default=None, validate=one_of(("open", "closed")))
     target_type = fields.Str(load_default=None, validate=one_of(("case", "handler", "grid", "community")))
@@ -120,7 +125,7 @@ class VisitProblem(Schema):
 
 
 class VisitIn(Schema):
-    community = fields.Str(required=True, validate=CODE)
+    community = fields.Str(required=True, validate=SHORT_CODE)
     visit_id = fields.Str(load_default=None, validate=validate.Length(max=32))  # a planned visit, now done
     kind = fields.Str(load_default="home", validate=one_of(("home", "reception", "return")))
     grid = fields.Str(load_default=None, validate=CODE)
@@ -158,7 +163,7 @@ class VisitQuery(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    community = fields.Str(required=True, validate=CODE)
+    community = fields.Str(required=True, validate=SHORT_CODE)
     kind = fields.Str(load_default=None, validate=one_of(("home", "reception", "return")))
     status = fields.Str(load_default=None, validate=one_of(("planned", "done", "missed")))
     grid = fields.Str(load_default=None, validate=CODE)
@@ -170,12 +175,12 @@ class ReportQuery(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    community = fields.Str(required=True, validate=CODE)
+    community = fields.Str(required=True, validate=SHORT_CODE)
     period = fields.Str(required=True, validate=validate.Length(max=20))
 
 
 class PollIn(Schema):
-    community = fields.Str(required=True, validate=CODE)
+    community = fields.Str(required=True, validate=SHORT_CODE)
     title = text(200)
     question = text(2000)
     buildings = fields.List(fields.Str(validate=CODE), required=True, validate=validate.Length(min=1, max=200))
@@ -205,3 +210,59 @@ class PollOut(Schema):
     closes_at = fields.AwareDateTime()
     status = fields.Str()
     result = fields.Dict(allow_none=True)
+
+
+class VoteOut(Schema):
+    poll_id = fields.Str()
+    household = fields.Str()
+    option = fields.Str()
+    replaced = fields.Bool()
+
+
+class VisitPlanOut(Schema):
+    planned = fields.List(fields.Nested(VisitOut))
+
+
+# --- the rates -------------------------------------------------------------------------------------
+class RateOut(Schema):
+    value = fields.Float(allow_none=True, metadata={"description": "numerator / denominator; null when nothing counts"})
+    numerator = fields.Int()
+    denominator = fields.Int()
+
+
+class GridCoverageOut(RateOut):
+    grid = fields.Str()
+    households = fields.Int()
+    visited = fields.Int()
+
+
+class CoverageOut(Schema):
+    community = fields.Str()
+    coverage = fields.Nested(RateOut)
+    grids = fields.List(fields.Nested(GridCoverageOut))
+
+
+class PeriodOut(Schema):
+    name = fields.Str()
+    from_ = fields.AwareDateTime(data_key="from")
+    to = fields.AwareDateTime()
+
+
+class RatesOut(Schema):
+    group = fields.Str(allow_none=True, metadata={"description": "the community, grid, handler or channel; null: none"})
+    cases = fields.Int()
+    by_channel = fields.Dict(keys=fields.Str(), values=fields.Int())
+    by_handling_type = fields.Dict(keys=fields.Str(), values=fields.Int())
+    response_rate = fields.Nested(RateOut)
+    on_time_rate = fields.Nested(RateOut)
+    resolution_rate = fields.Nested(RateOut)
+    satisfaction_rate = fields.Nested(RateOut)
+    reopen_rate = fields.Nested(RateOut)
+
+
+class StatsOut(Schema):
+    period = fields.Nested(PeriodOut)
+    group_by = fields.Str()
+    overall = fields.Nested(RatesOut, allow_none=True)
+    groups = fields.List(fields.Nested(RatesOut))
+    visit_coverage = fields.Nested(CoverageOut, metadata={"description": "with `community`: the whole campaign's"})

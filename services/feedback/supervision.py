@@ -76,8 +76,7 @@ def page(session: Session, query: dict, scope: dict, now: datetime) -> dict:
     if query.get("overdue"):
         stmt = stmt.where(Supervision.status == "open", Supervision.due < now)
     if query.get("cursor"):
-        when, after = paging.decode(query["cursor"], 2)
-        when_dt = datetime.fromisoformat(when)
+        when_dt, after = paging.decode(query["cursor"], 2, (datetime.fromisoformat,))
         stmt = stmt.where(
             (Supervision.recorded_at < when_dt) | ((Supervision.recorded_at == when_dt) & (Supervision.id < after))
         )

@@ -216,8 +216,7 @@ def page(session: Session, query: dict, scope: dict) -> dict:
     if query.get("rule_code"):
         q = q.where(Activity.rule_code == query["rule_code"])
     if query.get("cursor"):
-        starts, last_id = paging.decode(query["cursor"], 2)
-        starts_at = datetime.fromisoformat(starts)
+        starts_at, last_id = paging.decode(query["cursor"], 2, (datetime.fromisoformat,))
         q = q.where((Activity.starts_at < starts_at) | ((Activity.starts_at == starts_at) & (Activity.id > last_id)))
     rows = list(session.scalars(q.order_by(Activity.starts_at.desc(), Activity.id).limit(query["limit"] + 1)))
     return paging.page(rows, query["limit"], lambda row: (row.starts_at.isoformat(), row.id))

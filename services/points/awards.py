@@ -153,8 +153,8 @@ def page(session: Session, query: dict, scope: dict) -> dict:
     if scope["role"] not in members.STAFF:  # a member sees their own awards only
         q = q.join(Member, Member.id == Award.member_id).where(Member.user_id == scope["sub"])
     if query.get("cursor"):
-        (last,) = paging.decode(query["cursor"], 1)
-        q = q.where(Award.id < int(last))
+        (last,) = paging.decode(query["cursor"], 1, (int,))
+        q = q.where(Award.id < last)
     rows = list(session.scalars(q.order_by(Award.id.desc()).limit(query["limit"] + 1)))
     return paging.page(rows, query["limit"], lambda a: (a.id,))
 

@@ -106,8 +106,8 @@ def page(session: Session, member: Member, query: dict) -> dict:
     if query.get("kind"):
         q = q.where(PointEntry.kind == query["kind"])
     if query.get("cursor"):
-        (last,) = paging.decode(query["cursor"], 1)
-        q = q.where(PointEntry.id < int(last))
+        (last,) = paging.decode(query["cursor"], 1, (int,))
+        q = q.where(PointEntry.id < last)
     rows = list(session.scalars(q.order_by(PointEntry.id.desc()).limit(query["limit"] + 1)))
     return paging.page(rows, query["limit"], lambda e: (e.id,))
 

@@ -11,6 +11,7 @@ import io
 from datetime import date, datetime
 
 from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Font, PatternFill
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -169,13 +170,18 @@ HEADER = Font(bold=True, color="FFFFFF")
 HEADER_FILL = PatternFill("solid", fgColor="B22222")
 
 
+def _cell(value):
+    """Text as a worksheet takes it: control characters (which openpyxl refuses) left out."""
+    return ILLEGAL_CHARACTERS_RE.sub("", value) if isinstance(value, str) else value
+
+
 def _sheet(wb: Workbook, title: str, header: list[str], rows: list[list], widths: list[int]):
     ws = wb.create_sheet(title)
     ws.append(header)
     for cell in ws[1]:
         cell.font, cell.fill, cell.alignment = HEADER, HEADER_FILL, Alignment(horizontal="center")
     for row in rows:
-        ws.append(row)
+        ws.append([_cell(value) for value in row])
     for i, width in enumerate(widths):
         ws.column_dimensions[chr(ord("A") + i)].width = width
     ws.freeze_panes = "A2"
@@ -202,7 +208,7 @@ def xlsx(file: dict, community_name: str | None = None) -> bytes:
         ("本年过期", -file["totals"]["expiry"]),
         ("年末积分", file["closing_balance"]),
     ):
-        ws.append([label, value])
+        ws.append([label, _cell(value)])
         ws.cell(ws.max_row, 1).font = Font(bold=True)
     ws.column_dimensions["A"].width, ws.column_dimensions["B"].width = 14, 40
     _sheet(

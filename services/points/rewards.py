@@ -169,8 +169,7 @@ def page(session: Session, query: dict, scope: dict) -> dict:
     if scope["role"] not in members.STAFF:
         q = q.join(Member, Member.id == Redemption.member_id).where(Member.user_id == scope["sub"])
     if query.get("cursor"):
-        created, last_id = paging.decode(query["cursor"], 2)
-        at = datetime.fromisoformat(created)
+        at, last_id = paging.decode(query["cursor"], 2, (datetime.fromisoformat,))
         q = q.where((Redemption.created_at < at) | ((Redemption.created_at == at) & (Redemption.id > last_id)))
     rows = list(session.scalars(q.order_by(Redemption.created_at.desc(), Redemption.id).limit(query["limit"] + 1)))
     return paging.page(rows, query["limit"], lambda row: (row.created_at.isoformat(), row.id))

@@ -8,7 +8,7 @@ from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, vali
 
 from minqing.errors import InvalidInput
 from minqing.vocabulary import one_of
-from services.intake.schemas import CODE, PHONE, Idempotency, PageQuery, Scope, page_of, text  # noqa: F401
+from services.intake.schemas import CODE, PHONE, SHORT_CODE, Idempotency, PageQuery, Scope, page_of, text  # noqa: F401
 from services.points.rules import ENTRY_KINDS, MEMBER_STATUSES, UNITS
 
 RULE_CODE = validate.Regexp(r"^[a-z][a-z0-9_]{1,39}$", error="lower-case letters, digits and '_'")
@@ -39,7 +39,7 @@ class PartyMemberChange(Schema):
 
 
 class PartyMemberIn(PartyMemberChange):
-    community = fields.Str(required=True, validate=CODE)
+    community = fields.Str(required=True, validate=SHORT_CODE)
     name = text(60)
     branch = text(120)
     status = fields.Str(required=True, validate=one_of(MEMBER_STATUSES))
@@ -71,7 +71,7 @@ class PartyMemberOut(Schema):
 
 
 class PartyMemberQuery(PageQuery):
-    community = fields.Str(required=True, validate=CODE)
+    community = fields.Str(required=True, validate=SHORT_CODE)
     specialty = fields.Str(load_default=None, validate=validate.Length(min=1, max=40))
     q = fields.Str(load_default=None, validate=validate.Length(min=1, max=60))
     branch = fields.Str(load_default=None, validate=validate.Length(max=120))
@@ -116,7 +116,7 @@ class CorrectionIn(Schema):
 
 
 class ExpiryIn(Schema):
-    community = fields.Str(required=True, validate=CODE)
+    community = fields.Str(required=True, validate=SHORT_CODE)
     years = fields.Int(strict=True, required=True, allow_none=True, validate=validate.Range(min=1, max=20))
 
 
@@ -124,7 +124,7 @@ class CommunityQuery(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    community = fields.Str(required=True, validate=CODE)
+    community = fields.Str(required=True, validate=SHORT_CODE)
 
 
 # --- rules -----------------------------------------------------------------------------------------
@@ -147,7 +147,7 @@ class PointRuleChange(Schema):
 
 
 class PointRuleIn(PointRuleChange):
-    community = fields.Str(required=True, validate=CODE)
+    community = fields.Str(required=True, validate=SHORT_CODE)
     code = fields.Str(required=True, validate=RULE_CODE)
     name = text(120)
     points = fields.Int(strict=True, required=True, validate=POINTS)
@@ -175,7 +175,7 @@ class PointRuleOut(Schema):
 
 # --- activities and awards ---------------------------------------------------------------------------
 class ActivityIn(Schema):
-    community = fields.Str(required=True, validate=CODE)
+    community = fields.Str(required=True, validate=SHORT_CODE)
     title = text(200)
     rule_code = fields.Str(required=True, validate=RULE_CODE)
     place = text(200)
@@ -205,7 +205,7 @@ class ActivityOut(Schema):
 
 
 class ActivityQuery(PageQuery):
-    community = fields.Str(required=True, validate=CODE)
+    community = fields.Str(required=True, validate=SHORT_CODE)
     status = fields.Str(load_default=None, validate=one_of(("published", "closed", "cancelled")))
     rule_code = fields.Str(load_default=None, validate=RULE_CODE)
 
@@ -238,7 +238,7 @@ class AwardOut(Schema):
 
 
 class AwardQuery(PageQuery):
-    community = fields.Str(required=True, validate=CODE)
+    community = fields.Str(required=True, validate=SHORT_CODE)
     status = fields.Str(load_default=None, validate=one_of(("pending", "awarded", "capped", "rejected")))
     member = fields.Str(load_default=None, validate=ID)
 
@@ -250,7 +250,7 @@ class DecisionIn(Schema):
 
 # --- rewards and redemptions -------------------------------------------------------------------------
 class RewardIn(Schema):
-    community = fields.Str(required=True, validate=CODE)
+    community = fields.Str(required=True, validate=SHORT_CODE)
     name = text(120)
     description = fields.Str(load_default=None, validate=validate.Length(max=2000))
     price = fields.Int(strict=True, required=True, validate=validate.Range(min=1, max=1_000_000))
@@ -280,7 +280,7 @@ class RewardQuery(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    community = fields.Str(required=True, validate=CODE)
+    community = fields.Str(required=True, validate=SHORT_CODE)
     include_inactive = fields.Bool(load_default=False)
 
 
@@ -309,7 +309,7 @@ class RedemptionOut(Schema):
 
 
 class RedemptionQuery(PageQuery):
-    community = fields.Str(required=True, validate=CODE)
+    community = fields.Str(required=True, validate=SHORT_CODE)
     status = fields.Str(load_default=None, validate=one_of(("reserved", "picked_up", "cancelled")))
     member = fields.Str(load_default=None, validate=ID)
 
@@ -323,7 +323,7 @@ class RankingQuery(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    community = fields.Str(required=True, validate=CODE)
+    community = fields.Str(required=True, validate=SHORT_CODE)
     period = fields.Str(required=True, validate=validate.Length(max=20))
     branch = fields.Str(load_default=None, validate=validate.Length(max=120))
     limit = fields.Int(load_default=100, validate=validate.Range(min=1, max=1000))
@@ -351,6 +351,67 @@ class ExpiryOut(Schema):
     years = fields.Int(allow_none=True)
     changed_by = fields.Str(allow_none=True)
     changed_at = fields.AwareDateTime(allow_none=True)
+
+
+class FileMemberOut(Schema):
+    id = fields.Str()
+    name = fields.Str()
+    community = fields.Str()
+    branch = fields.Str()
+    unit = fields.Str(allow_none=True)
+    status = fields.Str()
+    professions = fields.List(fields.Str())
+    specialties = fields.List(fields.Str())
+    phone = fields.Str(allow_none=True)
+
+
+class FileItemOut(Schema):
+    code = fields.Str()
+    name = fields.Str()
+    count = fields.Int()
+    quantity = fields.Float()
+    points = fields.Int()
+
+
+class FileActivityOut(Schema):
+    title = fields.Str()
+    starts_at = fields.AwareDateTime()
+    place = fields.Str()
+    status = fields.Str()
+    hours = fields.Float(allow_none=True)
+
+
+class FileRedemptionOut(Schema):
+    reward = fields.Str()
+    quantity = fields.Int()
+    points = fields.Int()
+    status = fields.Str()
+    at = fields.AwareDateTime()
+
+
+class FileEntryOut(Schema):
+    id = fields.Int()
+    at = fields.AwareDateTime()
+    kind = fields.Str()
+    points = fields.Int()
+    balance_after = fields.Int()
+    reason = fields.Str()
+    rule = fields.Str(allow_none=True)
+    actor = fields.Str()
+
+
+class AnnualFileOut(Schema):
+    year = fields.Int()
+    member = fields.Nested(FileMemberOut)
+    opening_balance = fields.Int()
+    closing_balance = fields.Int()
+    current_balance = fields.Int()
+    earned = fields.Int()
+    totals = fields.Dict(keys=fields.Str(), values=fields.Int())
+    by_item = fields.List(fields.Nested(FileItemOut))
+    activities = fields.List(fields.Nested(FileActivityOut))
+    redemptions = fields.List(fields.Nested(FileRedemptionOut))
+    entries = fields.List(fields.Nested(FileEntryOut))
 
 
 class NoBody(Schema):

@@ -5,7 +5,17 @@ from __future__ import annotations
 from marshmallow import EXCLUDE, Schema, fields, validate
 
 from minqing.vocabulary import HANDLING_TYPES, one_of
-from services.intake.schemas import CODE, PHONE, Idempotency, PageQuery, Scope, page_of, text  # noqa: F401
+from services.intake.schemas import (  # noqa: F401
+    CODE,
+    PHONE,
+    SHORT_CODE,
+    Idempotency,
+    PageQuery,
+    Scope,
+    masked_phone,
+    page_of,
+    text,
+)
 
 MEMBER_ROLES = ("grid_leader", "party_instructor", "policy_publicist", "info_officer", "member")
 ORIGINS = ("community_staff", "unit", "retired", "property_company", "resident")
@@ -25,6 +35,7 @@ class MemberIn(Schema):
 
 class MemberOut(MemberIn):
     community = fields.Str()
+    phone = masked_phone()
     active = fields.Bool()
 
 
@@ -38,6 +49,7 @@ class UnitIn(Schema):
 
 class UnitOut(UnitIn):
     community = fields.Str()
+    contact_phone = masked_phone()
 
 
 class AdviserIn(Schema):
@@ -49,18 +61,27 @@ class AdviserIn(Schema):
 
 class AdviserOut(AdviserIn):
     community = fields.Str()
+    phone = masked_phone()
 
 
 class BureauIn(Schema):
-    code = fields.Str(required=True, validate=CODE)
+    code = fields.Str(required=True, validate=SHORT_CODE)
     name = text(120)
     contact_name = text(60, required=False, load_default=None)
     contact_phone = fields.Str(load_default=None, validate=PHONE)
-    webhook_url = fields.Url(load_default=None, require_tld=False, schemes={"http", "https"})
+    webhook_url = fields.Url(
+        load_default=None, require_tld=False, schemes={"http", "https"}, validate=validate.Length(max=300)
+    )
     days = fields.Int(load_default=10, validate=validate.Range(min=1, max=60))
 
 
-class BureauOut(BureauIn):
+class BureauListed(BureauIn):
+    """A bureau as listed: no secret."""
+
+    contact_phone = masked_phone()
+
+
+class BureauOut(BureauListed):
     webhook_secret = fields.Str(allow_none=True)
 
 
@@ -90,6 +111,16 @@ class LimitsIn(Schema):
     limits = fields.Dict(required=True)
 
 
+class LimitsOut(Schema):
+    community = fields.Str()
+    limits = fields.Dict()
+
+
+class RemovedOut(Schema):
+    id = fields.Str()
+    removed = fields.Bool()
+
+
 class Action(Schema):
     """Every case action: why, and the version the caller last saw (optimistic locking)."""
 
@@ -109,7 +140,7 @@ class AssignIn(Action):
 
 
 class EscalateIn(Action):
-    bureau = fields.Str(required=True, validate=CODE)
+    bureau = fields.Str(required=True, validate=SHORT_CODE)
     reason = text(500)
 
 

@@ -7,6 +7,7 @@ import pytest
 from helpers import case_body
 
 from minqing import config as settings
+from minqing import paging
 
 
 def expired_token():
@@ -104,3 +105,38 @@ def test_bad_queries_and_roles(directory, token):
     assert directory.post("/api/v1/communities", body | {"code": "maxian"}).status_code == 409
     assert directory.post("/api/v1/communities", body | {"code": "Bad Code"}).status_code == 422
     assert len(directory.get("/api/v1/communities").json()["items"]) == 2
+
+
+def test_what_no_column_can_hold_is_refused_and_what_was_stored_can_be_exported(directory, count_cases):
+    """Each of these was a 500 (most found by test_fuzz.py)."""
+    api = directory
+    nul = api.post("/api/v1/cases", case_body(description="电梯\u0000故障"))
+    assert nul.status_code == 422 and "description" in nul.json()["errors"]  # PostgreSQL refuses NUL in text
+    long_phone = api.post("/api/v1/cases", case_body(reporter={"phone": "+86 591 8888 6666 123"}))  # 21 characters
+    assert long_phone.status_code == 422 and "reporter" in long_phone.json()["errors"]
+    assert api.get("/api/v1/cases", params={"q": "电梯\u0000"}).status_code == 400
+    assert api.get("/api/v1/cases/a%00b").status_code == 404
+    for path, params, cursor in (  # cursors this API never issued: what they hold is not a date, a number, text
+        ("/api/v1/cases", {}, paging.encode("yesterday", "x")),
+        ("/api/v1/cases", {}, paging.encode("2026-11-27T10:00:00+00:00", "a\u0000b")),
+        ("/api/v1/awards", {"community": "maxian"}, paging.encode("x")),
+        ("/api/v1/communities/maxian/grids", {}, paging.encode("a\u0000")),
+    ):
+        assert api.get(path, params=params | {"cursor": cursor}).status_code == 422
+    assert count_cases() == 0
+    code = "c" * 41  # community codes are at most 40 characters, as their columns
+    assert "code" in api.post("/api/v1/communities", {"code": code, "name": "长", "district": "mawei"}).json()["errors"]
+    assert api.call("PUT", f"/api/v1/communities/{code}/limits", json={"limits": {}}).status_code == 404
+    webhook = api.post(
+        "/api/v1/bureaus", {"code": "housing", "name": "住建局", "webhook_url": "http://b.cn/" + "x" * 300}
+    )
+    assert webhook.status_code == 422 and "webhook_url" in webhook.json()["errors"]
+
+    # control characters are stored as sent; the workbooks leave them out instead of failing
+    assert api.post("/api/v1/communities", {"code": "bell", "name": "响\u0007铃", "district": "mawei"}).ok
+    month = datetime.now(UTC).strftime("%Y-%m")
+    assert api.get("/api/v1/stats/report.xlsx", params={"community": "bell", "period": month}).status_code == 200
+    member = {"community": "maxian", "name": "林\u001b志华", "branch": "第一党支部", "status": "retired"}
+    member_id = api.post("/api/v1/members", member).json()["id"]
+    year = datetime.now(UTC).year
+    assert api.get(f"/api/v1/members/{member_id}/file", params={"year": year, "format": "xlsx"}).status_code == 200

@@ -1,3 +1,5 @@
+from datetime import UTC, datetime
+
 import pytest
 
 from minqing import paging
@@ -12,6 +14,20 @@ def test_cursor_round_trip_and_garbage():
     for bad in ("garbage!", paging.encode("only-one"), "W10"):
         with pytest.raises(InvalidInput):
             paging.decode(bad, 2)
+
+
+def test_a_cursor_we_did_not_issue_is_invalid_input_whatever_it_holds():
+    when = datetime(2026, 11, 27, 10, tzinfo=UTC)
+    assert paging.decode(paging.encode(when.isoformat(), "abc"), 2, (datetime.fromisoformat,)) == [when, "abc"]
+    assert paging.decode(paging.encode(42), 1, (int,)) == [42]
+    for bad, arity, kinds in (
+        (paging.encode("yesterday", "abc"), 2, (datetime.fromisoformat,)),
+        (paging.encode("x"), 1, (int,)),
+        (paging.encode("2026-11-27T10:00:00+00:00", "a\x00b"), 2, ()),  # PostgreSQL refuses NUL in text
+        (paging.encode("a\udc00"), 1, ()),  # a lone surrogate: no UTF-8 for it
+    ):
+        with pytest.raises(InvalidInput):
+            paging.decode(bad, arity, kinds)
 
 
 def test_reference_format():
