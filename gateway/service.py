@@ -15,7 +15,7 @@ from gateway.points_endpoints import PointsEndpoints
 from gateway.problems import problem
 from gateway.routing_endpoints import MeetingEndpoints, RoutingEndpoints
 from gateway.web import GatewaySettings, http
-from minqing import metrics
+from minqing import amqp_patch, metrics  # noqa: F401  amqp_patch: survive a broker restart mid-ack
 from minqing.context import Correlation
 from minqing.vocabulary import CHANNEL_LABELS, CHANNELS, FEEDBACK_METHODS, HANDLING_TYPES, ROLES
 from services.intake import schemas as s

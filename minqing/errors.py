@@ -33,6 +33,14 @@ class Forbidden(MinqingError):
 
 
 @deserialize_to_instance
+class Unavailable(MinqingError):
+    """A dependency (the database) is down for a moment: nothing was done, the same request can be retried."""
+
+    status = 503
+    title = "Service unavailable"
+
+
+@deserialize_to_instance
 class InvalidInput(MinqingError):
     """`args` = (detail, {field: [messages]}) so the gateway can list the fields."""
 

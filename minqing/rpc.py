@@ -7,9 +7,10 @@ import logging
 import time
 
 from marshmallow import Schema, ValidationError, fields, validate
+from sqlalchemy.exc import OperationalError
 
 from minqing import metrics
-from minqing.errors import MinqingError, from_validation
+from minqing.errors import MinqingError, Unavailable, from_validation
 from minqing.vocabulary import ROLES, one_of
 
 log = logging.getLogger(__name__)
@@ -57,6 +58,11 @@ def boundary(service: str):
             except MinqingError:
                 outcome = "rejected"
                 raise
+            except OperationalError as exc:
+                # the database restarting or unreachable: the transaction rolled back, so a retry is safe
+                outcome = "unavailable"
+                log.warning("%s.%s: database unavailable: %s", service, fn.__name__, str(exc).splitlines()[0])
+                raise Unavailable("the database is unavailable; retry with the same Idempotency-Key") from None
             except Exception:
                 outcome = "error"
                 log.exception("%s.%s failed", service, fn.__name__)

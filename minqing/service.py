@@ -8,7 +8,7 @@ from nameko.rpc import rpc
 from nameko.web.handlers import http
 from sqlalchemy import text
 
-from minqing import metrics
+from minqing import amqp_patch, metrics  # noqa: F401  amqp_patch: survive a broker restart mid-ack
 from minqing.context import Correlation
 from minqing.db import Database
 from minqing.outbox import OutboxRelay, idempotent, outbox_status
