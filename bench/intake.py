@@ -1,7 +1,7 @@
 """Intake benchmark: how many case registrations per second the platform takes, and at what latency.
 
     python bench/intake.py [--clients 1,8,32] [--duration 15] [--pg-url postgresql://postgres@127.0.0.1:5432/postgres]
-                           [--baseline-duration 5] [--services intake,...] [--assign-rates 20,50] [--profile]
+                           [--baseline-duration 5] [--services intake,...] [--assign-rates 20,50,100] [--profile]
 
 Everything runs on this machine: the client, the services, RabbitMQ and PostgreSQL share its cores, so it
 first waits (up to 60 s) for the machine to be idle, and reports what other load used meanwhile. It creates
@@ -386,7 +386,7 @@ def main() -> int:
     parser.add_argument("--baseline-duration", type=float, default=5, help="measured seconds per baseline level")
     parser.add_argument("--pg-url", default="postgresql://postgres@127.0.0.1:5432/postgres", help="an admin URL")
     parser.add_argument("--services", help=f"backend services to start (default: all of {','.join(SERVICES)})")
-    parser.add_argument("--assign-rates", default="20,50", help="register → assigned: registrations/s, '' for none")
+    parser.add_argument("--assign-rates", default="20,50,100", help="register → assigned: registrations/s, '' for none")
     parser.add_argument("--profile", action="store_true", help="py-spy every service process under 8 clients")
     args = parser.parse_args()
     levels = [int(x) for x in args.clients.split(",")]
