@@ -343,8 +343,8 @@ def markdown(results: dict) -> str:
         f"{results['loadavg_start']}",
         f"- reads: 1 client, {results['args']['duration']:g} s per operation after a 1 s warm-up; raw SQL likewise",
         "- every read is one keep-alive connection (as a browser or a proxy keeps one) except 'a new connection per "
-        "request': the ~40 ms between the two is TCP's delayed ACK meeting Nagle's algorithm on the gateway's "
-        "keep-alive responses, not work (bench/PROFILE-scale.md)",
+        "request'; the two agree since the gateway sets TCP_NODELAY (before it, Nagle's algorithm and the client's "
+        "delayed ACK added ~40 ms to every kept-alive answer: bench/PROFILE-scale.md)",
     ]
     return "\n".join(lines)
 
