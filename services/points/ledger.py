@@ -7,6 +7,7 @@ from datetime import date, datetime
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from minqing import paging
 from minqing.errors import Conflict, InvalidInput, NotFound
@@ -57,7 +58,8 @@ def post(
     )
     session.add(entry)
     session.flush()
-    member.balance = row.balance  # the ORM object did not see the UPDATE
+    # the ORM object did not see the UPDATE; tell it without marking it changed (no second UPDATE)
+    set_committed_value(member, "balance", row.balance)
     return entry
 
 

@@ -111,10 +111,12 @@ def search(session: Session, query: dict, scope: dict) -> dict:
     if not can_see(scope, query["community"]):
         return {"items": [], "next_cursor": None}
     if query.get("specialty"):
-        q = q.where(Member.search_text.contains(f"|{query['specialty'].strip().lower()}|"))
+        q = q.where(Member.search_text.contains(f"|{query['specialty'].strip().lower()}|", autoescape=True))
     if query.get("q"):
         text = query["q"].strip().lower()
-        q = q.where(or_(Member.name.contains(query["q"].strip()), Member.search_text.contains(text)))
+        # autoescape: a % or _ typed by staff is a character to find, not a wildcard
+        name = Member.name.contains(query["q"].strip(), autoescape=True)
+        q = q.where(or_(name, Member.search_text.contains(text, autoescape=True)))
     for key in ("branch", "status", "unit"):
         if query.get(key):
             q = q.where(getattr(Member, key) == query[key])

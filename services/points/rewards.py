@@ -10,6 +10,7 @@ from datetime import datetime
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from minqing import paging
 from minqing.errors import Conflict, InvalidInput, NotFound
@@ -58,7 +59,7 @@ def change(session: Session, reward: Reward, data: dict, now: datetime) -> Rewar
         ).first()
         if row is None:
             raise Conflict(f"reward {reward.id!r} has fewer than {-delta} in stock")
-        reward.stock = row.stock
+        set_committed_value(reward, "stock", row.stock)
     reward.updated_at = now
     session.flush()
     return reward
@@ -83,7 +84,7 @@ def _take_stock(session: Session, reward: Reward, quantity: int, now: datetime) 
     ).first()
     if row is None:
         raise Conflict(f"{reward.name}: not enough in stock" if reward.active else f"{reward.name} is withdrawn")
-    reward.stock = row.stock
+    set_committed_value(reward, "stock", row.stock)
 
 
 def redeem(session: Session, member: Member, reward: Reward, quantity: int, actor: str, now: datetime) -> Redemption:

@@ -72,6 +72,7 @@ def test_member_files_are_searchable_by_specialty_and_members_see_only_their_own
     assert [m["name"] for m in found["items"]] == ["林志华"]
     assert found["items"][0]["phone"] == "13900002222"  # staff see the number
     assert admin.get("/api/v1/members", params={"community": "maxian", "specialty": "法律"}).json()["items"] == []
+    assert admin.get("/api/v1/members", params={"community": "maxian", "q": "%"}).json()["items"] == []  # literal
     assert [
         m["name"] for m in admin.get("/api/v1/members", params={"community": "maxian", "q": "急救"}).json()["items"]
     ] == ["陈美玲"]
