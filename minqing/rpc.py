@@ -59,10 +59,11 @@ def boundary(service: str):
                 outcome = "rejected"
                 raise
             except OperationalError as exc:
-                # the database restarting or unreachable: the transaction rolled back, so a retry is safe
+                # the database restarting, unreachable or a deadlock victim: the transaction rolled back, so a
+                # retry is safe
                 outcome = "unavailable"
                 log.warning("%s.%s: database unavailable: %s", service, fn.__name__, str(exc).splitlines()[0])
-                raise Unavailable("the database is unavailable; retry with the same Idempotency-Key") from None
+                raise Unavailable("the database is unavailable or busy; retry with the same Idempotency-Key") from None
             except Exception:
                 outcome = "error"
                 log.exception("%s.%s failed", service, fn.__name__)

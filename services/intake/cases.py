@@ -14,7 +14,7 @@ from minqing import metrics
 from minqing.errors import Conflict, InvalidInput, NotFound
 from minqing.events import make_envelope
 from minqing.outbox import add_event
-from minqing.vocabulary import OPEN_STATUSES
+from minqing.vocabulary import OPEN_STATUSES, STAFF_ROLES
 from services.intake import directory, duplicates, hot_issues
 from services.intake.models import Case, Follow, ReferenceCounter, TimelineEntry
 
@@ -105,9 +105,7 @@ def register_case(
     if location.get("building"):
         grid = directory.building_grid(session, community, location["building"], "location.building")
     text = case_text(data["title"], data["description"])
-    similar = find_duplicates(
-        session, community, location.get("building"), grid, text, now, window_days, threshold
-    )
+    similar = find_duplicates(session, community, location.get("building"), grid, text, now, window_days, threshold)
     # the counter row is locked until commit and serialises a community's registrations: take it last
     reference = next_reference(session, community, prefix, now)
     case = Case(
@@ -121,7 +119,8 @@ def register_case(
         reporter_name=reporter.get("name"),
         reporter_phone=reporter.get("phone"),
         reporter_user=scope["sub"] if scope["role"] == "resident" else None,
-        proposer_member=reporter.get("member"),
+        # staff name the party member whose suggestion they register; a resident's own is theirs by login
+        proposer_member=reporter.get("member") if scope["role"] in STAFF_ROLES else None,
         address=location.get("address"),
         building=location.get("building"),
         grid=grid,

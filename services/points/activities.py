@@ -23,7 +23,11 @@ CHECK_IN_EARLY = timedelta(hours=2)  # people arrive early; earlier than this is
 def publish(session: Session, data: dict, actor: str, now: datetime) -> Activity:
     if data["ends_at"] <= data["starts_at"]:
         raise InvalidInput("an activity ends after it starts", {"ends_at": ["must be after starts_at"]})
-    rulebook.current(session, data["community"], data["rule_code"], now)  # the rule must exist
+    try:
+        rulebook.current(session, data["community"], data["rule_code"], now)
+    except NotFound:
+        unknown = f"no rule {data['rule_code']!r} in {data['community']!r}"
+        raise InvalidInput(unknown, {"rule_code": ["unknown rule"]}) from None
     activity = Activity(
         id=uuid.uuid4().hex,
         community=data["community"],
@@ -128,6 +132,10 @@ def check_out(session: Session, activity: Activity, member_id: str, scope: dict,
         raise Conflict(f"sign-up is {signup.status}; check in first")
     if at <= signup.checked_in_at:
         raise InvalidInput("check-out comes after check-in", {"at": ["must be after the check-in"]})
+    if at > now or at > activity.ends_at + CHECK_IN_EARLY:
+        raise InvalidInput(
+            "check-out is not in the future nor more than two hours after the end", {"at": ["out of range"]}
+        )
     return {"signup": signup, "award": _finish(session, activity, signup, at, scope["sub"], now)}
 
 
@@ -175,13 +183,17 @@ def cancel_activity(session: Session, activity: Activity, scope: dict, now: date
     return summary(session, activity)
 
 
-def summary(session: Session, activity: Activity) -> dict:
-    rows = session.execute(
+def summary(session: Session, activity: Activity, scope: dict | None = None) -> dict:
+    """The activity with its sign-ups; a member (not staff) sees only their own sign-up."""
+    query = (
         select(Signup, Member.name)
         .join(Member, Member.id == Signup.member_id)
         .where(Signup.activity_id == activity.id)
         .order_by(Signup.id)
-    ).all()
+    )
+    if scope is not None and scope["role"] not in members.STAFF:
+        query = query.where(Member.user_id == scope["sub"])
+    rows = session.execute(query).all()
     award_of = {
         a.source: a
         for a in session.scalars(select(Award).where(Award.source.in_([f"signup:{s.id}" for s, _ in rows] or ["-"])))

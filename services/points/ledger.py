@@ -12,7 +12,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from minqing import paging
 from minqing.errors import Conflict, InvalidInput, NotFound
 from services.points import rules
-from services.points.models import ExpiryPolicy, Member, PointEntry
+from services.points.models import Award, ExpiryPolicy, Member, PointEntry
 
 
 def post(
@@ -79,7 +79,11 @@ def correct(session: Session, member: Member, data: dict, actor: str, now: datet
         if already:
             raise Conflict(f"entry {reverses} has already been reversed")
         points = -original.points
-    return post(session, member, points, "correction", data["reason"], actor, now, reverses=reverses, source="admin")
+    entry = post(session, member, points, "correction", data["reason"], actor, now, reverses=reverses, source="admin")
+    if reverses is not None:
+        # the award behind a reversed entry no longer counts towards caps or the member's file
+        session.execute(update(Award).where(Award.entry_id == reverses).values(status="reversed"))
+    return entry
 
 
 def entries_sum(session: Session, member_id: str) -> int:

@@ -138,6 +138,7 @@ class Award(Base):
     __table_args__ = (
         UniqueConstraint("member_id", "rule_code", "source", name="uq_awards_member_rule_source"),
         Index("ix_awards_community_status", "community", "status"),
+        Index("ix_awards_source", "source"),  # an activity's page finds its sign-ups' awards by source
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     community: Mapped[str] = mapped_column(String(40))
@@ -149,7 +150,7 @@ class Award(Base):
     quantity: Mapped[float] = mapped_column(Float)  # activities, hours or cases
     requested: Mapped[int] = mapped_column(Integer)  # points by the standard, before caps
     points: Mapped[int] = mapped_column(Integer)  # points given (0 while pending, or when a cap was reached)
-    status: Mapped[str] = mapped_column(String(12))  # pending, awarded, capped, rejected
+    status: Mapped[str] = mapped_column(String(12))  # pending, awarded, capped, rejected, reversed
     reason: Mapped[str] = mapped_column(Text)
     earned_at: Mapped[datetime] = mapped_column(Stamp)  # when the work was done: caps count by this
     decided_by: Mapped[str | None] = mapped_column(String(120))

@@ -239,7 +239,7 @@ class AwardOut(Schema):
 
 class AwardQuery(PageQuery):
     community = fields.Str(required=True, validate=SHORT_CODE)
-    status = fields.Str(load_default=None, validate=one_of(("pending", "awarded", "capped", "rejected")))
+    status = fields.Str(load_default=None, validate=one_of(("pending", "awarded", "capped", "rejected", "reversed")))
     member = fields.Str(load_default=None, validate=ID)
 
 

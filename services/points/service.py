@@ -50,7 +50,11 @@ class PointsService(ServiceBase):
         def produce(session, data, scope):
             _community(scope, data["community"])
             if scope["role"] not in members.STAFF:
-                data["user_id"] = scope["sub"]  # a member registers themself, never someone else
+                # a member registers themself, never someone else, and cannot claim a roster id (which would
+                # route a handler's awards to them) or switch a file on or off
+                if set(data) & {"roster_id", "active"}:
+                    raise Forbidden("only community staff set a member's roster id or active flag")
+                data["user_id"] = scope["sub"]
             return s.PartyMemberOut().dump(members.register(session, data, now()))
 
         return self._write(s.PartyMemberIn, payload, scope, idem, produce)
@@ -195,7 +199,8 @@ class PointsService(ServiceBase):
     def get_activity(self, activity_id, scope):
         scope = load(s.Scope, scope)
         with self.db.transaction() as session:
-            return s.ActivityOut().dump(activities.summary(session, activities.get(session, activity_id, scope)))
+            activity = activities.get(session, activity_id, scope)
+            return s.ActivityOut().dump(activities.summary(session, activity, scope))
 
     @rpc
     @boundary(NAME)
@@ -217,7 +222,7 @@ class PointsService(ServiceBase):
         def produce(session, data, scope):
             activity = activities.get(session, activity_id, scope, lock=True)
             steps[action](session, activity, data, scope)
-            return s.ActivityOut().dump(activities.summary(session, activity))
+            return s.ActivityOut().dump(activities.summary(session, activity, scope))
 
         return self._write(s.AttendanceIn, payload, scope, idem, produce)
 

@@ -237,7 +237,7 @@ def handler_step(session, case, action, scope, reason, now, summary=None, outcom
             raise Forbidden("only community staff return a case")
         case.handler_id = case.handler_kind = case.handler_name = None
     _step(session, case, action, actor, reason, now, data)
-    if action == "resolve" and outcome == "adopted":
+    if action == "resolve" and outcome == "adopted" and case.handling_type == "suggestion":
         _emit(session, case, "suggestion.adopted", _adopted(case, summary, actor), now)
     return case
 

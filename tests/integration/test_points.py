@@ -65,6 +65,8 @@ def test_member_files_are_searchable_by_specialty_and_members_see_only_their_own
     lawyer = register(admin)
     register(admin, name="陈美玲", professions=["医生"], specialties=["急救"], status="serving", unit="maxian-unit-1")
     self_made = Api(api.base, token("resident", ["maxian"], sub="resident-zhang"))
+    claims = self_made.post("/api/v1/members", member_body(name="张建国", roster_id="maxian-g01-leader"))
+    assert claims.status_code == 403  # a roster id would route a handler's awards to this file
     mine = self_made.post("/api/v1/members", member_body(name="张建国", user_id="someone-else", specialties=["书法"]))
     assert mine.status_code == 201 and mine.json()["user_id"] == "resident-zhang"  # never someone else's file
 
@@ -126,7 +128,7 @@ def test_rules_are_seeded_and_a_change_is_a_new_version(people):
 def test_an_activity_from_sign_up_to_an_approved_award_and_its_no_shows(people, token):
     api, admin = people
     a, b, c = (register(admin, name=n, user_id=f"u-{i}") for i, n in enumerate(("甲", "乙", "丙")))
-    start = datetime.now(UTC) - timedelta(minutes=30)
+    start = datetime.now(UTC) - timedelta(hours=3)
     body = {
         "community": "maxian",
         "title": "马限山小区夜间平安巡逻",
@@ -148,6 +150,13 @@ def test_an_activity_from_sign_up_to_an_approved_award_and_its_no_shows(people, 
     assert admin.post(f"{path}/check-ins", {"member": a["id"], "at": iso(start)}).status_code == 200
     out = admin.post(f"{path}/check-outs", {"member": a["id"], "at": iso(start + timedelta(hours=2, minutes=20))})
     row = next(s for s in out.json()["signups"] if s["member"] == a["id"])
+    late = admin.post(f"{path}/check-outs", {"member": b["id"], "at": iso(datetime.now(UTC) + timedelta(hours=1))})
+    assert late.status_code == 409  # b has not checked in; a future check-out is refused below
+    assert admin.post(f"{path}/check-ins", {"member": b["id"], "at": iso(start)}).status_code == 200
+    future = admin.post(f"{path}/check-outs", {"member": b["id"], "at": iso(datetime.now(UTC) + timedelta(hours=1))})
+    assert future.status_code == 422 and "at" in future.json()["errors"]
+    # a member sees only their own sign-up, not the others' names and points
+    assert [s["member"] for s in member_a.get(path).json()["signups"]] == [a["id"]]
     assert row["hours"] == 2.0 and row["award"]["status"] == "pending"  # the patrol rule needs approval
     assert balance(admin, a["id"]) == 0
     decided = admin.post(f"/api/v1/awards/{row['award']['id']}/decision", {"approve": True})
@@ -251,6 +260,8 @@ def test_caps_cut_awards_and_a_correction_reverses_an_entry(people, amqp_uri):
     no_reason = admin.post(f"/api/v1/members/{visitor['id']}/points/corrections", {"points": 5})
     assert no_reason.status_code == 422
     assert balance(admin, visitor["id"]) == 10 - entry["points"]
+    statuses = [a["status"] for a in admin.get("/api/v1/awards", params={"community": "maxian"}).json()["items"]]
+    assert sorted(statuses) == ["awarded", "awarded", "capped", "reversed"]  # the reversed one no longer counts
     too_much = admin.post(f"/api/v1/members/{visitor['id']}/points/corrections", {"points": -100, "reason": "试"})
     assert too_much.status_code == 409  # a balance never goes below zero
 
