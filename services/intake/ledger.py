@@ -101,11 +101,10 @@ def list_cases(session: Session, query: dict, scope: dict, now: datetime) -> dic
 
 
 def timeline(session: Session, case_id: str) -> list[TimelineEntry]:
-    return list(
-        session.scalars(
-            select(TimelineEntry).where(TimelineEntry.case_id == case_id).order_by(TimelineEntry.time, TimelineEntry.id)
-        )
+    entries = session.scalars(
+        select(TimelineEntry).where(TimelineEntry.case_id == case_id).order_by(TimelineEntry.time, TimelineEntry.id)
     )
+    return sorted(entries, key=lambda e: (e.time, (e.detail or {}).get("version", 0)))
 
 
 def _handler(case: Case, data: dict) -> None:
@@ -193,6 +192,9 @@ def apply_event(session: Session, case: Case, envelope: dict) -> bool:
         for k, v in data.items()
         if k not in ("actor", "recorded_by", "state")
     }
+    # steps taken in one go (classified and assigned) share a time; the source's version orders them, since
+    # concurrent consumers may apply them in either order
+    detail["version"] = envelope["version"]
     session.add(
         TimelineEntry(
             case_id=case.id,

@@ -148,7 +148,7 @@ def world(directory):
     created(api.post(f"/api/v1/members/{member['id']}/points/corrections", {"points": 100, "reason": "期初"}))
     reward = created(api.post("/api/v1/rewards", {"community": "maxian", "name": "洗衣液", "price": 5, "stock": 50}))
     redemption = created(api.post("/api/v1/redemptions", {"member": member["id"], "reward": reward["id"]}))
-    start = now - timedelta(minutes=30)
+    start = now - timedelta(hours=3)  # under way: signed up, checked in and out (in the past)
     activity = created(
         api.post(
             "/api/v1/activities",
