@@ -164,7 +164,12 @@ def close(session: Session, activity: Activity, scope: dict, now: datetime) -> d
         raise Conflict(f"activity {activity.id!r} is {activity.status}")
     if now < activity.ends_at:
         raise Conflict("an activity is closed after it ends")
-    for signup in session.scalars(select(Signup).where(Signup.activity_id == activity.id).with_for_update()):
+    signups = list(session.scalars(select(Signup).where(Signup.activity_id == activity.id).with_for_update()))
+    # the awards below lock members one by one; take them all first, in id order as expiry does, so the two
+    # cannot deadlock
+    attended = sorted(s.member_id for s in signups if s.status == "checked_in")
+    session.execute(select(Member.id).where(Member.id.in_(attended)).order_by(Member.id).with_for_update())
+    for signup in signups:
         if signup.status == "signed_up":
             signup.status = "no_show"
         elif signup.status == "checked_in":
