@@ -9,9 +9,10 @@ from werkzeug.wrappers import Response
 
 from gateway.api import Route, endpoint
 from gateway.web import http
+from minqing.vocabulary import STAFF_ROLES
 from services.points import schemas as ps
 
-STAFF = ("grid_member", "community_admin", "district_admin")
+STAFF = STAFF_ROLES
 ADMINS = ("community_admin", "district_admin")
 # a party member may hold any login but a bureau's; what they may see of others the service decides
 MEMBERS = ("resident", "grid_member", "community_admin", "unit_handler", "district_admin", "deputy")

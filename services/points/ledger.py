@@ -73,7 +73,7 @@ def correct(session: Session, member: Member, data: dict, actor: str, now: datet
         original = session.get(PointEntry, reverses)
         if original is None or original.member_id != member.id:
             raise NotFound(f"entry {reverses} not found in this member's ledger")
-        if original.kind not in ("award", "correction"):
+        if original.kind not in rules.EARNING_KINDS:
             raise Conflict("only awards and corrections are reversed; cancel a redemption to refund it")
         already = session.scalar(select(func.count()).where(PointEntry.reverses == original.id))
         if already:
@@ -122,7 +122,7 @@ def earned(session: Session, member: Member) -> int:
     return int(
         session.scalar(
             select(func.coalesce(func.sum(PointEntry.points), 0)).where(
-                PointEntry.member_id == member.id, PointEntry.kind.in_(("award", "correction"))
+                PointEntry.member_id == member.id, PointEntry.kind.in_(rules.EARNING_KINDS)
             )
         )
     )

@@ -11,10 +11,11 @@ from sqlalchemy.orm import Session
 
 from minqing import paging
 from minqing.errors import Conflict, Forbidden, NotFound
+from minqing.vocabulary import STAFF_ROLES
 from services.intake.directory import can_see
 from services.points.models import Member
 
-STAFF = ("grid_member", "community_admin", "district_admin")
+STAFF = STAFF_ROLES
 EDITABLE = (
     "name",
     "gender",

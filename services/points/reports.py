@@ -20,7 +20,6 @@ from services.feedback.rates import period as period_bounds
 from services.points import rules
 from services.points.models import Activity, Award, Member, PointEntry, PointRule, PointRuleVersion, Redemption, Signup
 
-EARNING = ("award", "correction")
 ENTRY_LABELS = {"award": "获得", "redemption": "兑换", "refund": "退还", "correction": "更正", "expiry": "过期"}
 REDEMPTION_LABELS = {"reserved": "待领取", "picked_up": "已领取", "cancelled": "已取消"}
 SIGNUP_LABELS = {
@@ -38,7 +37,7 @@ def ranking(session: Session, query: dict, today: date) -> dict:
         select(PointEntry.member_id, func.sum(PointEntry.points).label("points"))
         .where(
             PointEntry.community == query["community"],
-            PointEntry.kind.in_(EARNING),
+            PointEntry.kind.in_(rules.EARNING_KINDS),
             PointEntry.created_at >= start,
             PointEntry.created_at < end,
         )

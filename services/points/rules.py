@@ -22,6 +22,7 @@ TZ = ZoneInfo("Asia/Shanghai")
 UNITS = ("per_activity", "per_hour", "per_case")
 MEMBER_STATUSES = ("serving", "retired")
 ENTRY_KINDS = ("award", "redemption", "refund", "correction", "expiry")
+EARNING_KINDS = ("award", "correction")  # what counts as points earned (rankings, files), not spent
 
 
 @dataclass(frozen=True)
