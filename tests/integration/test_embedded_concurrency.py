@@ -315,8 +315,11 @@ def test_sixteen_clients_on_the_embedded_default_with_a_routing_restart(platform
     killed = time.monotonic()
     running.kill9("routing")
     running.start("routing")
-    running.wait_ready()
-    recovered = time.monotonic()
+    try:
+        running.wait_ready(timeout=90)
+        recovered = time.monotonic()
+    except RuntimeError:  # still report what the clients saw
+        recovered = None
     time.sleep(max(SECONDS - (time.monotonic() - began), 5))
     load.finish()
     elapsed = time.monotonic() - began
@@ -325,7 +328,7 @@ def test_sixteen_clients_on_the_embedded_default_with_a_routing_restart(platform
     # what a client saw, outside the restart (a request in flight while routing was down waits for the
     # gateway's RPC timeout, as it should)
     def outside(start, end):
-        return end < killed or start > recovered + 1
+        return end < killed or (recovered is not None and start > recovered + 1)
 
     timings = [t for t in books.timings if outside(t[0], t[0] + t[1])]
     latencies = sorted(t[1] for t in timings)
@@ -335,7 +338,7 @@ def test_sixteen_clients_on_the_embedded_default_with_a_routing_restart(platform
         f"\n{len(books.timings)} requests in {elapsed:.0f} s ({len(books.timings) / elapsed:.1f}/s) by 16 clients; "
         f"outside the restart: {len(timings)}, median {statistics.median(latencies) * 1000:.0f} ms, "
         f"p99 {p99 * 1000:.0f} ms, max {slowest[1] * 1000:.0f} ms ({slowest[2]}); "
-        f"routing back {recovered - killed:.1f} s after kill -9"
+        f"routing back {f'{recovered - killed:.1f} s' if recovered else 'never'} after kill -9"
     )
     print(
         f"cases {len(books.cases)}, steps {sum(map(len, books.steps.values()))}, replies {len(books.replies)}, "
@@ -345,6 +348,7 @@ def test_sixteen_clients_on_the_embedded_default_with_a_routing_restart(platform
     not_ready = [(round(at - began, 1), s) for at, s in books.readiness if outside(at, at) and s != 200]
     assert not not_ready, f"/readyz not 200 at (seconds into the run, status): {not_ready}"
     assert slowest[1] < LIVENESS_BOUND, f"a request waited {slowest[1]:.1f} s: {slowest[2]}"
+    assert recovered is not None, "routing did not come back after kill -9 and a restart"
     assert not books.outcomes["visit answered with the wrong found_case"] and not books.outcomes["gave up"]
     assert books.steps and books.replies and books.escalated_to and books.visits, "the load did no work"
     assert any(at > recovered for at, _ in books.readiness) and any(t[0] > recovered + 1 for t in timings)
