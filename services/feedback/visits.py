@@ -14,6 +14,7 @@ import uuid
 from datetime import datetime
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from minqing.errors import Conflict, InvalidInput, NotFound
@@ -150,14 +151,17 @@ def record(session: Session, data: dict, actor: dict, now: datetime, visit_id: s
             household=data.get("household"),
             for_case=data.get("for_case"),
         )
-        session.add(visit)
     if visit.kind == "return" and not visit.for_case:
         raise InvalidInput("a return visit names its case", {"for_case": ["required for return visits"]})
     visit.status = "missed" if data.get("missed") else "done"
     visit.visitor, visit.visited_at, visit.notes = actor["id"], data.get("visited_at") or now, data.get("notes")
     if visit.status == "done":
         visit.found_case = found_case
-    session.flush()
+    try:
+        with session.begin_nested():
+            session.add(visit)
+    except IntegrityError as exc:  # the same request, retried while the first is still committing
+        raise Conflict("this visit is being recorded by another request; retry") from exc
     if visit.status == "done":
         add_event(
             session,
