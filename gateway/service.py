@@ -6,7 +6,6 @@ import eventlet
 from kombu import Connection
 from marshmallow import Schema, fields
 from nameko.rpc import RpcProxy
-from werkzeug.wrappers import Response
 
 from gateway import openapi
 from gateway.api import Dispatcher, MinqingRoleError, Route, endpoint, json_response
@@ -104,8 +103,7 @@ class GatewayService(Dispatcher, RoutingEndpoints, MeetingEndpoints, FeedbackEnd
 
     @http("GET", "/metrics")
     def metrics(self, request):
-        body, content_type = metrics.exposition()
-        return Response(body, content_type=content_type)
+        return metrics.response(request)
 
     @http("GET", "/api/v1/openapi.json")
     def openapi(self, request):
