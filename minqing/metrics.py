@@ -28,6 +28,12 @@ HTTP_LATENCY = Histogram(
 )
 CASES_OVERDUE = Gauge("minqing_cases_overdue", "open cases past their deadline", ["community"])
 CASES_REGISTERED = Counter("minqing_cases_registered_total", "cases registered", ["community", "channel"])
+CALENDAR_FALLBACK = Gauge(
+    "minqing_calendar_fallback",
+    "1 if routing computes the year's working days from the statutory holidays alone (no notice loaded, no "
+    "library data: adjusted working days unknown), 0 if from a notice; years from now to about 13 months on",
+    ["year"],
+)
 
 
 def exposition(accept: str | None = None) -> tuple[bytes, str]:

@@ -293,6 +293,38 @@ def test_alert_rules_use_real_metrics():
             assert_known_series(rule["expr"], rule["alert"])
 
 
+def test_an_alert_and_a_panel_report_years_on_the_statutory_holiday_fallback():
+    """Adjusted working days are unknown until the notice is loaded: Prometheus says so (docs/calendar.md)."""
+    rules = {r["alert"]: r for g in load_yaml(DEPLOY / "prometheus" / "alerts.yml")["groups"] for r in g["rules"]}
+    rule = rules["MinqingCalendarOnStatutoryFallback"]
+    assert promql.promql_metric_names(rule["expr"]) == {"minqing_calendar_fallback"}
+    assert "year" in promql.promql_label_names(rule["expr"]) and "{{ $labels.year }}" in rule["annotations"]["summary"]
+    assert "minqing calendar import" in rule["annotations"]["description"]
+    # the rule fires on what routing exports for a year without notice, and not for a year with one
+    metrics.CALENDAR_FALLBACK.clear()
+    metrics.CALENDAR_FALLBACK.labels("2027").set(1)
+    metrics.CALENDAR_FALLBACK.labels("2026").set(0)
+    series = promql.exposed(metrics.exposition()[0].decode())
+    assert series["minqing_calendar_fallback"] == {"year"}
+    assert promql.mismatches(rule["expr"], rule["alert"], series) == []
+    metrics.CALENDAR_FALLBACK.clear()
+    dashboard = json.loads((DEPLOY / "grafana" / "dashboards" / "minqing.json").read_text())
+    exprs = [t["expr"] for p in dashboard["panels"] for t in p.get("targets", [])]
+    assert "max by (year) (minqing_calendar_fallback)" in exprs
+
+
+def test_the_example_calendar_is_marked_as_an_example_and_loads():
+    from services.routing.holidays import read_file, schedule_of
+    from services.routing.schemas import CalendarIn
+
+    path = DEPLOY / "calendar-2027.example.yaml"
+    assert path.read_text(encoding="utf-8").startswith("# ILLUSTRATIVE EXAMPLE ONLY: this is NOT the State Council")
+    year, body = read_file(path)
+    assert year == 2027 and "EXAMPLE" in body["notice"]
+    schedule = schedule_of(year, CalendarIn().load(body))  # valid: the law's days are all off
+    assert len(schedule.holidays) > 13 and schedule.workdays
+
+
 def test_grafana_dashboard_panels_use_real_metrics(compose):
     dashboard = json.loads((DEPLOY / "grafana" / "dashboards" / "minqing.json").read_text())
     datasources = load_yaml(DEPLOY / "grafana" / "provisioning" / "datasources" / "prometheus.yml")["datasources"]
