@@ -5,8 +5,7 @@ from __future__ import annotations
 import requests
 from prometheus_client.openmetrics.parser import text_string_to_metric_families as openmetrics_families
 from prometheus_client.parser import text_string_to_metric_families
-
-from tests.promql import deploy_queries, exposed, mismatches
+from promql import deploy_queries, exposed, mismatches
 
 
 def scrape(address: str):

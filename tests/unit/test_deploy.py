@@ -13,12 +13,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import promql
 import pytest
 import yaml
 from prometheus_client.metrics import MetricWrapperBase
 
 from minqing import config, metrics, topology
-from tests import promql
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
