@@ -68,9 +68,9 @@ def _is_busy(exc: sqlite3.OperationalError) -> bool:
     return (code & 0xFF) in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED) if code else "locked" in str(exc)
 
 
-def _green_retry(step, wait: float | None = None) -> None:
+def _green_retry(step) -> None:
     """Run a SQLite `step`; while another process holds the lock, sleep (green under eventlet) and retry."""
-    deadline, pause = time.monotonic() + (SQLITE_LOCK_WAIT if wait is None else wait), 0.002
+    deadline, pause = time.monotonic() + SQLITE_LOCK_WAIT, 0.002
     while True:
         try:
             return step()
