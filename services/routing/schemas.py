@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from marshmallow import EXCLUDE, Schema, fields, validate
 
+from minqing.fields import Pattern, StrictBool
 from minqing.vocabulary import HANDLING_TYPES, one_of
 from services.intake.schemas import (  # noqa: F401
     CODE,
@@ -36,7 +37,7 @@ class MemberIn(Schema):
 class MemberOut(MemberIn):
     community = fields.Str()
     phone = masked_phone()
-    active = fields.Bool()
+    active = StrictBool()
 
 
 class UnitIn(Schema):
@@ -87,7 +88,7 @@ class BureauOut(BureauListed):
 
 class RuleIn(Schema):
     priority = fields.Int(load_default=100, validate=validate.Range(min=0, max=10000))
-    category = fields.Str(load_default=None, validate=validate.Regexp(r"^[a-z_]{2,40}$"))
+    category = fields.Str(load_default=None, validate=Pattern(r"^[a-z_]{2,40}$"))
     keywords = fields.List(fields.Str(validate=validate.Length(min=1, max=20)), load_default=list)
     handling_type = fields.Str(required=True, validate=one_of(HANDLING_TYPES))
     handler_kind = fields.Str(load_default="grid_leader", validate=one_of(HANDLER_KINDS))
@@ -118,7 +119,7 @@ class LimitsOut(Schema):
 
 class RemovedOut(Schema):
     id = fields.Str()
-    removed = fields.Bool()
+    removed = StrictBool()
 
 
 class Action(Schema):
