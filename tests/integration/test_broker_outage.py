@@ -1,0 +1,44 @@
+"""A broker outage while a service answers an RPC call must not kill the service (issue 18: intake exited in
+`make test-faults` when nameko's reply publish met ECONNREFUSED). The caller times out; the process stays up
+and serves the next call."""
+
+import pytest
+from kombu.exceptions import OperationalError
+from nameko.amqp.publish import Publisher
+from nameko.exceptions import RpcTimeout
+from nameko.rpc import Responder
+from nameko.standalone.rpc import ClusterRpcProxy
+
+from minqing import metrics
+
+
+class FailsOnce(Publisher):
+    """The reply publisher as it behaves while RabbitMQ restarts: the first publish is refused."""
+
+    failures = 0
+
+    def publish(self, payload, **kwargs):
+        if FailsOnce.failures == 0:
+            FailsOnce.failures += 1
+            raise OperationalError("[Errno 111] ECONNREFUSED")
+        return super().publish(payload, **kwargs)
+
+
+@pytest.fixture
+def refused_once(monkeypatch):
+    FailsOnce.failures = 0
+    monkeypatch.setattr(Responder, "publisher_cls", FailsOnce)
+    return FailsOnce
+
+
+def test_a_reply_lost_to_a_broker_outage_leaves_the_service_up(intake, amqp_uri, refused_once):
+    lost = metrics.RPC_REPLIES_LOST.labels("intake")._value.get()
+    with ClusterRpcProxy({"AMQP_URI": amqp_uri}, timeout=3) as proxy:
+        with pytest.raises(RpcTimeout):
+            proxy.intake.health()  # served, but its reply could not be sent: the caller times out
+        assert refused_once.failures == 1
+        assert not intake._died.ready(), "the container died"
+        assert proxy.intake.health() == {"service": "intake", "database": "ok"}
+        assert proxy.intake.health() == {"service": "intake", "database": "ok"}  # the request was acked
+    assert not intake._died.ready()
+    assert metrics.RPC_REPLIES_LOST.labels("intake")._value.get() == lost + 1
