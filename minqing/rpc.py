@@ -67,8 +67,8 @@ def boundary(service: str):
                 log.warning("%s.%s: database unavailable: %s", service, fn.__name__, str(exc).splitlines()[0])
                 raise Unavailable("the database is unavailable or busy; retry with the same Idempotency-Key") from None
             except (KombuError, AMQPError) as exc:
-                # the broker went away while this call asked another service (an RPC it makes): nothing of this
-                # call was committed after the failed request, so a retry is safe
+                # the broker went away while this call asked another service (an RPC of its own): a 503 the
+                # caller retries (writes with their Idempotency-Key), not a 500
                 outcome = "unavailable"
                 log.warning("%s.%s: broker unavailable: %s", service, fn.__name__, exc)
                 raise Unavailable("the message broker is unavailable; retry with the same Idempotency-Key") from None
