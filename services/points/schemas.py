@@ -170,7 +170,7 @@ class PointRuleOut(Schema):
     active = StrictBool()
     note = fields.Str(allow_none=True)
     changed_by = fields.Str()
-    valid_from = fields.AwareDateTime()
+    valid_from = fields.AwareDateTime(allow_none=True)  # null: a default rule not used yet
     history = fields.List(fields.Dict())
 
 
