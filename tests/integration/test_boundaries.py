@@ -157,6 +157,7 @@ def test_reading_the_point_rules_writes_nothing(directory, points_db):
     api = directory
     listed = api.get("/api/v1/point-rules", params={"community": "maxian"})
     assert listed.status_code == 200, listed.text
+    assert rows(points_db, "point_rules", "point_rule_versions") == {"point_rules": 0, "point_rule_versions": 0}
     assert [r["code"] for r in listed.json()] == sorted(
         [
             "volunteer_service_day",
