@@ -42,3 +42,41 @@ def test_a_reply_lost_to_a_broker_outage_leaves_the_service_up(intake, amqp_uri,
         assert proxy.intake.health() == {"service": "intake", "database": "ok"}  # the request was acked
     assert not intake._died.ready()
     assert metrics.RPC_REPLIES_LOST.labels("intake")._value.get() == lost + 1
+
+
+def test_a_retry_racing_the_redelivered_original_replays_its_answer(databases):
+    """After a broker restart the original request is redelivered while the client's retry (same key) runs:
+    the one that commits second must answer what the first stored, not 409, and leave no effect of its own."""
+    import eventlet
+    from sqlalchemy import text
+
+    from minqing.db import UnitOfWork, make_engine
+    from minqing.outbox import idempotent, write_once
+
+    uow = UnitOfWork(make_engine(databases.create("intake")))
+    inserted, release = eventlet.event.Event(), eventlet.event.Event()
+
+    def original():
+        with uow.transaction() as session:
+            answer = idempotent(session, "staff", "case-1", "fp", lambda: {"id": "first"})
+            inserted.send()
+            release.wait()  # holds its key, uncommitted, while the retry runs
+            return answer
+
+    def produce_retry(session):
+        session.execute(text("CREATE TABLE retry_effect (id int)"))  # an effect that must roll back
+        return {"id": "second"}
+
+    first = eventlet.spawn(original)
+    inserted.wait()
+    retry = eventlet.spawn(write_once, uow, "staff", "case-1", "fp", produce_retry)
+    waiting = "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()"
+    with uow.engine.connect() as conn:  # until the retry waits on the original's uncommitted key
+        while not conn.execute(text(waiting)).scalar():
+            eventlet.sleep(0.01)
+    release.send()
+    assert first.wait() == {"id": "first"}
+    assert retry.wait() == {"id": "first"}
+    with uow.transaction() as session:
+        assert session.execute(text("SELECT to_regclass('retry_effect')")).scalar() is None
+    uow.engine.dispose()
