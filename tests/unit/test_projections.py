@@ -15,7 +15,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import inspect
+from sqlalchemy import inspect, select
+from sqlalchemy.pool import StaticPool
 
 from minqing.db import UnitOfWork, make_engine
 from minqing.events import load_envelope, make_envelope
@@ -23,6 +24,9 @@ from minqing.outbox import claim_inbox
 from services.feedback import answers
 from services.feedback.models import FeedbackCase
 from services.feedback.models import metadata as feedback_metadata
+from services.intake import cases, directory, ledger
+from services.intake.models import Case, TimelineEntry
+from services.intake.models import metadata as intake_metadata
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 CASE = "c0ffee00c0ffee00c0ffee00c0ffee00"
@@ -106,15 +110,23 @@ def snapshot(row, leave_out: tuple[str, ...] = ()) -> dict:
     return {c.key: getattr(row, c.key) for c in inspect(row).mapper.column_attrs if c.key not in leave_out}
 
 
+ENGINES: dict[int, object] = {}
+
+
 @contextlib.contextmanager
-def sqlite_uow(tmp_path_factory, metadata):
-    """A fresh database per delivery order (a hypothesis example cannot use function-scoped fixtures)."""
-    engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('projection') / 'copy.db'}")
-    metadata.create_all(engine)
+def sqlite_uow(metadata):
+    """An empty database per delivery order: one in-memory engine per schema, emptied after each use (a new
+    engine each time would compile every statement afresh, most of such a test's time)."""
+    if id(metadata) not in ENGINES:
+        ENGINES[id(metadata)] = make_engine("sqlite://", poolclass=StaticPool)
+        metadata.create_all(ENGINES[id(metadata)])
+    engine = ENGINES[id(metadata)]
     try:
         yield UnitOfWork(engine)
     finally:
-        engine.dispose()
+        with engine.begin() as connection:
+            for table in reversed(metadata.sorted_tables):
+                connection.execute(table.delete())
 
 
 def orders_with_redeliveries(events: list[dict]):
@@ -236,13 +248,130 @@ def play_feedback(uow: UnitOfWork, first: list[dict], second: list[dict]) -> dic
 
 @given(st.data())
 @HYPOTHESIS
-def test_feedback_copy_through_the_inbox_in_any_order_with_redeliveries(tmp_path_factory, data):
+def test_feedback_copy_through_the_inbox_in_any_order_with_redeliveries(data):
     first, second = feedback_run()
-    with sqlite_uow(tmp_path_factory, feedback_metadata) as uow:
+    with sqlite_uow(feedback_metadata) as uow:
         expected = play_feedback(uow, first, second)
     assert (expected["status"], expected["handler_id"], expected["reopen_count"]) == ("accepted", OTHER["id"], 1)
     assert expected["reporter_user"] == "resident-13800000001" and expected["version"] == 12
     first, second = data.draw(orders_with_redeliveries(first)), data.draw(orders_with_redeliveries(second))
-    with sqlite_uow(tmp_path_factory, feedback_metadata) as uow:
+    with sqlite_uow(feedback_metadata) as uow:
         got = play_feedback(uow, first, second)
     assert got == expected
+
+
+# --- intake's ledger: routing's and feedback's case ----------------------------------------------------
+def feedback_event(type_: str, version: int, minutes: float, data: dict, case_id: str = CASE) -> dict:
+    return envelope(type_, version, data, T0 + timedelta(minutes=minutes), source="feedback", subject=case_id)
+
+
+def ledger_run() -> list[dict]:
+    """Everything the ledger hears about one case: worked (overdue, supervised by a deputy), answered,
+    found wanting, worked again by another handler, answered, rated satisfied and closed. The deputy's
+    record took "last seen + 1" in feedback, the same number routing gave its next step."""
+    routing = Routing()
+    day = 24 * 60
+    first = worked_case(routing)  # classified v2 … overdue v4 … resolved v6, project linked v6
+    supervised = feedback_event(
+        "case.supervised", 5, 3 * day + 30, {"supervision_id": "s1", "kind": "deputies", "finding": "拖延"}
+    )
+    answered = [
+        feedback_event("reply.sent", 7, 4 * day, {"reply_id": "r1", "method": "online", "content": "已修好"}),
+        feedback_event("case.rated", 8, 5 * day, {"satisfied": False, "score": 2, "handler_id": HANDLER["id"]}),
+        feedback_event("case.reopened", 9, 5 * day, {"reason": "还是不亮", "reopen_count": 1}),
+    ]
+    routing.after(9)
+    again = [
+        routing.step(
+            "case.classified",
+            "classified",
+            5 * day + 1,
+            {"handling_type": "immediate"},
+            handling_type="immediate",
+            deadline=T0 + timedelta(days=6),
+            handler=None,
+        ),  # fmt: skip
+        routing.step("case.assigned", "assigned", 5 * day + 1, {"handler": OTHER}, handler=OTHER),
+        routing.step("case.resolved", "resolved", 5 * day + 60, {"summary": "更换整条线路"}),
+    ]
+    closed = [
+        feedback_event(
+            "reply.sent", 13, 5 * day + 90, {"reply_id": "r2", "method": "hotline_callback", "content": "已更换"}
+        ),
+        feedback_event("case.rated", 14, 6 * day, {"satisfied": True, "score": 5, "handler_id": OTHER["id"]}),
+        feedback_event("case.closed", 15, 6 * day, {"reason": "rated"}),
+    ]
+    return [*first[:4], supervised, *first[4:], *answered, *again, *closed]
+
+
+def ledger_case(session, case_id: str = CASE) -> Case:
+    """Intake's own row for the case, as registration leaves it."""
+    directory.create_community(
+        session, {"code": "maxian", "name": "马限社区", "district": "mawei", "district_name": "马尾区"}
+    )
+    case = Case(
+        id=case_id, community="maxian", reference="MX-2026-000001", channel="online", title="楼道灯坏了",
+        description="1号楼三层楼道灯不亮", category="lighting", grid="maxian-g01", registered_at=T0,
+        status="registered", overdue=False, supervision_level=0, supervision_raises=0, reopen_count=0,
+        state_version=1, routing_version=1, feedback_version=0, updated_at=T0, possible_duplicates=[],
+    )  # fmt: skip
+    session.add(case)
+    session.flush()
+    return case
+
+
+def deliver_to_ledger(uow: UnitOfWork, event: dict) -> None:
+    """What intake's two event entrypoints do with one message."""
+    with uow.transaction() as session:
+        if claim_inbox(session, "intake.ledger", event["id"]):
+            ledger.apply_event(session, cases.get_case(session, event["subject"], lock=True), event)
+
+
+def play_ledger(uow: UnitOfWork, events: list[dict]) -> tuple[dict, list]:
+    with uow.transaction() as session:
+        ledger_case(session)
+    for event in events:
+        deliver_to_ledger(uow, event)
+    with uow.transaction() as session:
+        case = cases.get_case(session, CASE)
+        entries = session.scalars(select(TimelineEntry).where(TimelineEntry.event_id.is_not(None)))
+        return ledger.as_dict(case, T0 + timedelta(days=30)), sorted(e.event_id for e in entries)
+
+
+@given(st.data())
+@HYPOTHESIS
+def test_ledger_ends_the_same_whatever_order_with_redeliveries(data):
+    events = ledger_run()
+    with sqlite_uow(intake_metadata) as uow:
+        expected, timeline = play_ledger(uow, events)
+    assert (expected["status"], expected["handler"]["id"], expected["version"]) == ("closed", OTHER["id"], 15)
+    assert (expected["satisfied"], expected["reopen_count"], expected["outcome"]) == (True, 1, None)
+    assert expected["supervision_level"] == 2  # overdue (督办 level 1), then a deputy's record raised it once more
+    assert timeline == sorted(e["id"] for e in events)  # every step on the timeline, applied or not
+    with sqlite_uow(intake_metadata) as uow:
+        assert play_ledger(uow, data.draw(orders_with_redeliveries(events))) == (expected, timeline)
+
+
+def test_a_merged_case_stays_merged_while_routing_works_on_in_any_order():
+    """Intake merges on its own and routing does not hear of it: routing carries on with its numbering, the
+    ledger keeps following routing's handler and deadline, and the case still reads merged."""
+    events = worked_case(Routing())
+    before, after = events[:2], events[2:]  # classified, assigned | accepted, overdue, started, resolved, linked
+    admin = {"sub": "admin", "role": "district_admin", "communities": ["*"]}
+    seen = set()
+    for order in itertools.permutations(after[:4]):
+        with sqlite_uow(intake_metadata) as uow:
+            with uow.transaction() as session:
+                ledger_case(session)
+                session.add(Case(**{**snapshot(cases.get_case(session, CASE)), "id": "target" * 4,
+                                    "reference": "MX-2026-000002"}))  # fmt: skip
+            for event in before:
+                deliver_to_ledger(uow, event)
+            with uow.transaction() as session:
+                cases.merge_case(session, cases.get_case(session, CASE), "target" * 4, admin, "同一盏灯", T0)
+            for event in [*order, after[4]]:
+                deliver_to_ledger(uow, event)
+            with uow.transaction() as session:
+                got = ledger.as_dict(cases.get_case(session, CASE), T0)
+        seen.add((got["status"], got["handler"]["id"], got["deadline"], got["version"], got["supervision_level"]))
+    assert seen == {("merged", HANDLER["id"], DEADLINE, 6, 1)}
