@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -20,13 +21,16 @@ from sqlalchemy.pool import StaticPool
 
 from minqing.db import UnitOfWork, make_engine
 from minqing.events import load_envelope, make_envelope
-from minqing.outbox import claim_inbox
+from minqing.outbox import OUTBOX, claim_inbox
 from services.feedback import answers
 from services.feedback.models import FeedbackCase
 from services.feedback.models import metadata as feedback_metadata
 from services.intake import cases, directory, ledger
 from services.intake.models import Case, TimelineEntry
 from services.intake.models import metadata as intake_metadata
+from services.routing import meetings, workflow
+from services.routing.models import HotIssue, Project, RoutedCase, Unit
+from services.routing.models import metadata as routing_metadata
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 CASE = "c0ffee00c0ffee00c0ffee00c0ffee00"
@@ -375,3 +379,71 @@ def test_a_merged_case_stays_merged_while_routing_works_on_in_any_order():
                 got = ledger.as_dict(cases.get_case(session, CASE), T0)
         seen.add((got["status"], got["handler"]["id"], got["deadline"], got["version"], got["supervision_level"]))
     assert seen == {("merged", HANDLER["id"], DEADLINE, 6, 1)}
+
+
+# --- routing's copy of intake's hot issue ----------------------------------------------------------
+ISSUE = "1550e000000000000000000000000001"
+PARKING = [f"{n:032x}" for n in range(1, 9)]
+
+
+def hot_issue_run() -> list[dict]:
+    """Detected at the fifth parking case; three more join it, one event each with the whole membership."""
+    detected = {"category": "parking", "count": 5, "window_days": 30, "case_ids": PARKING[:5], "title": "停车难"}
+    events = [envelope("hot_issue.detected", 5, detected, T0, source="intake", subject=ISSUE)]
+    for n in (6, 7, 8):
+        data = {
+            "category": "parking",
+            "count": n,
+            "window_days": 30,
+            "case_ids": PARKING[:n],
+            "joined": [PARKING[n - 1]],
+        }
+        events.append(envelope("hot_issue.updated", n, data, T0 + timedelta(days=n), source="intake", subject=ISSUE))
+    return events
+
+
+def deliver_to_routing(uow: UnitOfWork, event: dict) -> None:
+    """What routing's hot-issue entrypoints do with one message."""
+    with uow.transaction() as session:
+        if claim_inbox(session, "routing.hot_issues", event["id"]):
+            meetings.record_hot_issue(session, event, T0 + timedelta(days=30))
+
+
+def test_routing_hot_issue_copy_ends_the_same_whatever_order_and_twice():
+    events = hot_issue_run()
+    results = set()
+    for order in itertools.permutations(events):
+        with sqlite_uow(routing_metadata) as uow:
+            for event in [*order, *order]:
+                deliver_to_routing(uow, event)
+            with uow.transaction() as session:
+                issue = session.get(HotIssue, ISSUE)
+                results.add((tuple(issue.case_ids), issue.title, issue.detected_at, issue.category, issue.status))
+    assert results == {(tuple(PARKING), "停车难", T0, "parking", "open")}
+
+
+def test_cases_joining_a_claimed_hot_issue_join_its_project_and_are_resolved_with_it():
+    events = hot_issue_run()
+    staff = {"id": "admin", "role": "community_admin"}
+    with sqlite_uow(routing_metadata) as uow:
+        with uow.transaction() as session:
+            session.add(Unit(id="maxian-prop", community="maxian", name="物业公司"))
+            for n, case_id in enumerate(PARKING):
+                data = {"reference": f"MX-2026-00000{n}", "channel": "online", "title": "停车难", "category": "parking",
+                        "registered_at": T0}  # fmt: skip
+                workflow.on_registered(session, envelope("case.registered", 1, data, T0, "intake", case_id), T0)
+        deliver_to_routing(uow, events[0])
+        with uow.transaction() as session:
+            agenda = {"title": "停车难议事会", "held_at": T0, "attending_units": ["maxian-prop"]}
+            meeting = meetings.convene(session, "maxian", agenda | {"agenda": [{"hot_issue": ISSUE}]}, staff)
+            item = meetings.meeting_view(session, meeting)["agenda"][0]
+            project = meetings.claim(session, item.id, {"units": ["maxian-prop"], "owner": "陈经理"}, staff, T0)
+        for event in reversed(events[1:]):  # the three that joined, the last first
+            deliver_to_routing(uow, event)
+        with uow.transaction() as session:
+            assert session.get(Project, project.id).case_ids == PARKING
+            linked = session.scalars(select(OUTBOX.c.body).where(OUTBOX.c.type == "case.project_linked"))
+            assert sorted(json.loads(body)["subject"] for body in linked) == PARKING
+            done = meetings.complete(session, project.id, "划定夜间临时停车区", staff, T0)
+            assert sorted(done["resolved_cases"]) == PARKING
+            assert {c.status for c in session.scalars(select(RoutedCase))} == {"resolved"}
