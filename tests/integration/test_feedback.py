@@ -105,9 +105,9 @@ def test_routing_events_out_of_order_leave_the_case_answerable(worked, amqp_uri)
         "reference": assigned["reference"],
         "channel": "online",
         "grid": "maxian-g01",
-        "registered_at": assigned["registered_at"],
+        "registered_at": datetime.fromisoformat(assigned["registered_at"]),
         "handling_type": assigned["handling_type"],
-        "deadline": assigned["deadline"],
+        "deadline": datetime.fromisoformat(assigned["deadline"]),
         "handler": assigned["handler"],
         "supervision_level": 0,
     }
