@@ -28,6 +28,10 @@ from services.feedback.models import metadata as feedback_metadata
 from services.intake import cases, directory, ledger
 from services.intake.models import Case, TimelineEntry
 from services.intake.models import metadata as intake_metadata
+from services.points import awards
+from services.points import members as points_members
+from services.points.models import Award, Member
+from services.points.models import metadata as points_metadata
 from services.routing import meetings, workflow
 from services.routing.models import HotIssue, Project, RoutedCase, Unit
 from services.routing.models import metadata as routing_metadata
@@ -447,3 +451,46 @@ def test_cases_joining_a_claimed_hot_issue_join_its_project_and_are_resolved_wit
             done = meetings.complete(session, project.id, "划定夜间临时停车区", staff, T0)
             assert sorted(done["resolved_cases"]) == PARKING
             assert {c.status for c in session.scalars(select(RoutedCase))} == {"resolved"}
+
+
+# --- points: awards from routing's and feedback's events -------------------------------------------------
+def points_run() -> list[dict]:
+    """A member's suggestion adopted, a case they handled rated unhappy then (after the reopening) satisfied,
+    a home visit and a reception duty; on different days, so no cap decides between them."""
+    member, case_a, case_b = "maxian-g01-leader", "a" * 32, "b" * 32
+    adopted = {"reference": "MX-2026-000007", "title": "增设充电桩", "summary": "已采纳", "proposer_member": member}
+    return [
+        envelope("suggestion.adopted", 4, adopted, T0, subject=case_a),
+        feedback_event("case.rated", 8, 24 * 60, {"satisfied": False, "handler_id": member}, case_id=case_b),
+        feedback_event("case.rated", 14, 3 * 24 * 60, {"satisfied": True, "handler_id": member}, case_id=case_b),
+        feedback_event("visit.recorded", 1, 5 * 24 * 60, {"kind": "home", "visitor": member}, case_id="v1" * 16),
+        feedback_event("visit.recorded", 1, 6 * 24 * 60, {"kind": "reception", "visitor": member}, case_id="v2" * 16),
+    ]
+
+
+def play_points(uow: UnitOfWork, events: list[dict]) -> tuple:
+    with uow.transaction() as session:
+        points_members.register(
+            session,
+            {"community": "maxian", "name": "吴宇涛", "roster_id": "maxian-g01-leader", "branch": "第一支部",
+             "status": "serving"},
+            T0,
+        )  # fmt: skip
+    for event in events:  # what points' three event entrypoints do with one message
+        with uow.transaction() as session:
+            if claim_inbox(session, f"points.{event['source']}", event["id"]):
+                awards.on_event(session, event, T0 + timedelta(days=30))
+    with uow.transaction() as session:
+        member = session.scalars(select(Member)).one()
+        given = session.scalars(select(Award).order_by(Award.source))
+        return member.balance, [(a.rule_code, a.source, a.points, a.status) for a in given]
+
+
+def test_points_awards_end_the_same_whatever_order_and_twice():
+    events = points_run()
+    with sqlite_uow(points_metadata) as uow:
+        expected = play_points(uow, events)
+    assert expected[0] == 5 + 3 + 1
+    for order in itertools.permutations(events):
+        with sqlite_uow(points_metadata) as uow:
+            assert play_points(uow, [*order, *order]) == expected
