@@ -11,8 +11,7 @@ from sqlalchemy import text
 from minqing import amqp_patch, metrics  # noqa: F401  amqp_patch: survive a broker restart mid-ack
 from minqing.context import Correlation
 from minqing.db import Database
-from minqing.errors import Conflict
-from minqing.outbox import OutboxRelay, idempotent, outbox_status, replay
+from minqing.outbox import OutboxRelay, outbox_status, replay, write_once
 from minqing.rpc import Idempotency, Scope, load
 
 
@@ -39,20 +38,9 @@ class ServiceBase:
             if stored is not None:
                 return stored
             data = prepare(data, scope, idem)
-        try:
-            with self.db.transaction() as session:
-                return idempotent(
-                    session, principal, idem["key"], idem["fingerprint"], lambda: produce(session, data, scope)
-                )
-        except Conflict:
-            # a retry that overlapped the first request with the same key lost the race to it: the first
-            # has committed by now, so this one answers as it did (a replay), not with a 409
-            if idem["key"]:
-                with self.db.transaction() as session:
-                    stored = replay(session, principal, idem["key"], idem["fingerprint"])
-                if stored is not None:
-                    return stored
-            raise
+        return write_once(
+            self.db, principal, idem["key"], idem["fingerprint"], lambda session: produce(session, data, scope)
+        )
 
     @rpc
     def health(self):

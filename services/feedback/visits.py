@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from minqing.errors import Conflict, InvalidInput, NotFound
 from minqing.events import make_envelope
-from minqing.outbox import add_event
+from minqing.outbox import KeyInProgress, add_event
 from services.feedback.models import FeedbackCase, Visit
 from services.feedback.rates import coverage
 from services.intake.directory import can_see
@@ -160,8 +160,8 @@ def record(session: Session, data: dict, actor: dict, now: datetime, visit_id: s
     try:
         with session.begin_nested():
             session.add(visit)
-    except IntegrityError as exc:  # the same request, retried while the first is still committing
-        raise Conflict("this visit is being recorded by another request; retry") from exc
+    except IntegrityError as exc:  # the same request (same key, so same id) committed first: replay its answer
+        raise KeyInProgress("this visit is being recorded by another request; retry") from exc
     if visit.status == "done":
         add_event(
             session,

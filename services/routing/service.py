@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from minqing import config as settings
 from minqing import metrics
+from minqing.communities import CommunityCheck
 from minqing.errors import Forbidden, NotFound
 from minqing.events import load_envelope
 from minqing.handlers import event_handler
@@ -54,7 +55,7 @@ def case_view(case: RoutedCase) -> dict:
     )
 
 
-class RoutingService(ServiceBase):
+class RoutingService(CommunityCheck, ServiceBase):
     name = NAME
 
     @staticmethod
@@ -62,14 +63,19 @@ class RoutingService(ServiceBase):
         if not can_see(scope, community):
             raise NotFound(f"community {community!r} not found")
 
+    def _in_known_community(self, scope: dict, community: str) -> None:
+        """The caller's community, and one intake knows: asked before any transaction opens (an RPC)."""
+        self._in_scope(scope, community)
+        self._require_community(community)
+
     # --- roster, bureaus, rules, limits ----------------------------------------------------------
     @rpc
     @boundary(NAME)
     def add_roster_entry(self, kind, community, payload, scope, idem=None):
         schema_in, schema_out = ROSTER[kind]
+        self._in_known_community(load(s.Scope, scope), community)
 
         def produce(session, data, scope):
-            self._in_scope(scope, community)
             return schema_out().dump(roster.add(session, kind, community, data))
 
         return self._write(schema_in, payload, scope, idem, produce)
@@ -79,7 +85,7 @@ class RoutingService(ServiceBase):
     def update_roster_entry(self, kind, community, entry_id, payload, scope):
         schema_in, schema_out = ROSTER[kind]
         changes, scope = load(schema_in(partial=True, exclude=("id",)), payload), load(s.Scope, scope)
-        self._in_scope(scope, community)
+        self._in_known_community(scope, community)
         with self.db.transaction() as session:
             return schema_out().dump(roster.update(session, kind, community, entry_id, changes))
 
@@ -123,7 +129,7 @@ class RoutingService(ServiceBase):
     @boundary(NAME)
     def set_rules(self, community, payload, scope):
         data, scope = load(s.RuleSet, payload), load(s.Scope, scope)
-        self._in_scope(scope, community)
+        self._in_known_community(scope, community)
         with self.db.transaction() as session:
             return s.RuleOut(many=True).dump(roster.replace_rules(session, community, data["rules"]))
 
@@ -131,7 +137,7 @@ class RoutingService(ServiceBase):
     @boundary(NAME)
     def set_limits(self, community, payload, scope):
         data, scope = load(s.LimitsIn, payload), load(s.Scope, scope)
-        self._in_scope(scope, community)
+        self._in_known_community(scope, community)
         with self.db.transaction() as session:
             return {"community": community, "limits": roster.set_limits(session, community, data["limits"])}
 
@@ -263,7 +269,11 @@ class RoutingService(ServiceBase):
         envelope = load_envelope(body)
         with self.db.transaction() as session:
             if claim_inbox(session, "routing.hot_issues", envelope["id"]):
-                meetings.record_hot_issue(session, envelope)
+                meetings.record_hot_issue(session, envelope, now())
+
+    @event_handler("intake", "hot_issue.updated")
+    def on_hot_issue_updated(self, body):
+        self.on_hot_issue(body)
 
     @event_handler("intake", "case.registered")
     def on_case_registered(self, body):

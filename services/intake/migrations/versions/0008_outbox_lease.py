@@ -1,7 +1,7 @@
 """intake: outbox rows are claimed with a lease, so the relay publishes with no transaction open
 
 Revision ID: intake_outbox_lease
-Revises: 0006
+Revises: 0007
 Create Date: 2026-12-01 21:40:00.000000
 
 """
@@ -13,7 +13,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision: str = "intake_outbox_lease"
-down_revision: str | Sequence[str] | None = "0006"
+down_revision: str | Sequence[str] | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
