@@ -4,7 +4,7 @@ minqing run                               migrate, load demo data, start every s
 minqing serve SERVICE                     run one service process (intake, routing, feedback, points, gateway)
 minqing migrate                           bring every service database to the latest schema
 minqing token --role R --community C      mint a JWT with the configured secret
-minqing seed-demo                         load the Maxian demo data (idempotent)
+minqing seed-demo [--now ISO]             load the Maxian demo data as of now or a given instant (idempotent)
 minqing import-households FILE.xlsx --community C
 minqing dlq list | minqing dlq replay --queue Q
 minqing outbox status
@@ -44,6 +44,13 @@ def cmd_migrate(args) -> int:
     return 0
 
 
+def _instant(text: str) -> datetime:
+    value = datetime.fromisoformat(text)
+    if value.tzinfo is None:
+        raise argparse.ArgumentTypeError(f"{text!r} has no UTC offset; write e.g. 2026-12-01T20:00:00+00:00")
+    return value.astimezone(UTC)
+
+
 def cmd_seed_demo(args) -> int:
     from tqdm import tqdm
 
@@ -56,15 +63,20 @@ def cmd_seed_demo(args) -> int:
     from services.routing import demo as routing_demo
 
     upgrade_all()
-    now = datetime.now(UTC)
+    now = args.now or datetime.now(UTC)  # the one reading of the clock: every loader below is given `now`
     intake = UnitOfWork(make_engine(settings.db_url("intake")))
     routing = UnitOfWork(make_engine(settings.db_url("routing")))
     feedback = UnitOfWork(make_engine(settings.db_url("feedback")))
     points = UnitOfWork(make_engine(settings.db_url("points")))
-    with tqdm(desc="demo cases", unit="case", disable=args.quiet) as bar, intake.transaction() as session:
-        counts = intake_demo.load(session, now, progress=bar.update)
-        cases = intake_demo.cases_for_routing(session)
-    with routing.transaction() as rs, feedback.transaction() as fs, intake.transaction() as ls:
+    # one transaction per database, all open until everything is loaded: a failure anywhere leaves nothing
+    with (
+        tqdm(desc="demo cases", unit="case", disable=args.quiet) as bar,
+        intake.transaction() as ls,
+        routing.transaction() as rs,
+        feedback.transaction() as fs,
+    ):
+        counts = intake_demo.load(ls, now, progress=bar.update)
+        cases = intake_demo.cases_for_routing(ls)
         counts |= routing_demo.load(rs, cases, now)
         routing_events, reworked = take_unsent(rs, "routing"), []
         counts |= feedback_demo.load(fs, rs, cases, routing_events, now, reworked)
@@ -207,7 +219,7 @@ def _wait_ready(url: str, procs: list[subprocess.Popen], timeout: float = 90) ->
 def cmd_run(args) -> int:
     from gateway.auth import mint
 
-    cmd_seed_demo(argparse.Namespace(quiet=False))
+    cmd_seed_demo(argparse.Namespace(quiet=False, now=None))
     log_dir = settings.var_dir() / "log"
     log_dir.mkdir(exist_ok=True)
     procs = []
@@ -270,6 +282,9 @@ def build_parser() -> argparse.ArgumentParser:
     token.set_defaults(fn=cmd_token)
     seed = sub.add_parser("seed-demo", help="load the demo district (idempotent)")
     seed.add_argument("--quiet", action="store_true")
+    seed.add_argument(
+        "--now", type=_instant, help="seed as if the time were this ISO 8601 instant with offset (e.g. for tests)"
+    )
     seed.set_defaults(fn=cmd_seed_demo)
     imp = sub.add_parser("import-households", help="import households from an xlsx sheet")
     imp.add_argument("file")

@@ -197,6 +197,14 @@ def deadline_for(
     return add_working_days(reg, days, day_end=limits.day_end)
 
 
+def reopen_deadline(handling_type: str, reopened_at: datetime, limits: Limits = Limits()) -> datetime:
+    """A reopened case's fresh limit, counted from the reopening as if registered then; a 补办件 already has the
+    resident's material, so its limit is the one that runs after material arrives."""
+    if handling_type == "supplement":
+        return resume_after_supplement(reopened_at, limits)
+    return deadline_for(handling_type, reopened_at, limits)
+
+
 def bureau_deadline(transferred_at: datetime, limits: Limits = Limits()) -> datetime:
     """The district bureau's deadline for an escalated case: ``bureau_days`` working days after transfer."""
     return add_working_days(transferred_at, limits.bureau_days, day_end=limits.day_end)

@@ -128,6 +128,10 @@ class Action(Schema):
     version = fields.Int(load_default=None, validate=validate.Range(min=1))
 
 
+class ReturnIn(Action):
+    reason = text(500)  # the method records why a case leaves its handler
+
+
 class ClassifyIn(Action):
     handling_type = fields.Str(required=True, validate=one_of(HANDLING_TYPES))
     deadline = fields.Date(load_default=None)  # a committed case's promised date
