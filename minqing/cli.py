@@ -51,12 +51,34 @@ def _instant(text: str) -> datetime:
     return value.astimezone(UTC)
 
 
+def load_demo_year(ls, rs, fs, now: datetime, progress=None) -> tuple[dict, list[dict]]:
+    """Everything of the demo that depends on `now`, but for what only follows the events it produces:
+    intake's cases, routing's year and feedback's (answers, ratings, reopenings, visits, supervision, polls).
+    Returns the counts and the year's events, in the order they happened, for the ledger and points."""
+    from minqing.outbox import take_unsent
+    from services.feedback import demo as feedback_demo
+    from services.intake import demo as intake_demo
+    from services.routing import demo as routing_demo
+
+    counts = intake_demo.load(ls, now, progress=progress)
+    cases = intake_demo.cases_for_routing(ls)
+    counts |= routing_demo.load(rs, cases, now)
+    routing_events, reworked = take_unsent(rs, "routing"), []
+    counts |= feedback_demo.load(fs, rs, cases, routing_events, now, reworked)
+    grids = {g: intake_demo.grid_households(ls, "maxian", g) for g in intake_demo.grid_codes(ls, "maxian")}
+    counts["visits"] = feedback_demo.load_visits(fs, grids, cases, now)
+    counts["supervision"] = feedback_demo.load_supervision(fs, now)
+    counts["polls"] = feedback_demo.load_polls(fs, intake_demo.estate_households(ls, "船政新村"), now)
+    events = routing_events + reworked + take_unsent(fs, "feedback")
+    events.sort(key=lambda e: (e["time"], e["version"]))
+    return counts, events
+
+
 def cmd_seed_demo(args) -> int:
     from tqdm import tqdm
 
     from minqing.db import UnitOfWork, make_engine
     from minqing.migrate import upgrade_all
-    from minqing.outbox import take_unsent
     from services.feedback import demo as feedback_demo
     from services.intake import demo as intake_demo
     from services.points import demo as points_demo
@@ -64,33 +86,22 @@ def cmd_seed_demo(args) -> int:
 
     upgrade_all()
     now = args.now or datetime.now(UTC)  # the one reading of the clock: every loader below is given `now`
-    intake = UnitOfWork(make_engine(settings.db_url("intake")))
-    routing = UnitOfWork(make_engine(settings.db_url("routing")))
-    feedback = UnitOfWork(make_engine(settings.db_url("feedback")))
-    points = UnitOfWork(make_engine(settings.db_url("points")))
+    intake, routing, feedback, points = (
+        UnitOfWork(make_engine(settings.db_url(s))) for s in ("intake", "routing", "feedback", "points")
+    )
     # one transaction per database, all open until everything is loaded: a failure anywhere leaves nothing
     with (
         tqdm(desc="demo cases", unit="case", disable=args.quiet) as bar,
         intake.transaction() as ls,
         routing.transaction() as rs,
         feedback.transaction() as fs,
+        points.transaction() as ps,
     ):
-        counts = intake_demo.load(ls, now, progress=bar.update)
-        cases = intake_demo.cases_for_routing(ls)
-        counts |= routing_demo.load(rs, cases, now)
-        routing_events, reworked = take_unsent(rs, "routing"), []
-        counts |= feedback_demo.load(fs, rs, cases, routing_events, now, reworked)
-        grids = {g: intake_demo.grid_households(ls, "maxian", g) for g in intake_demo.grid_codes(ls, "maxian")}
-        counts["visits"] = feedback_demo.load_visits(fs, grids, cases, now)
-        counts["supervision"] = feedback_demo.load_supervision(fs, now)
-        counts["polls"] = feedback_demo.load_polls(fs, intake_demo.estate_households(ls, "船政新村"), now)
+        counts, events = load_demo_year(ls, rs, fs, now, progress=bar.update)
         # the demo year is history: its events go straight into the ledger, not to the broker
-        events = routing_events + reworked + take_unsent(fs, "feedback")
-        events.sort(key=lambda e: (e["time"], e["version"]))
         counts["ledger_events"] = intake_demo.apply_events(ls, events)
-        with points.transaction() as ps:
-            roster = routing_demo.roster_people(rs)
-            counts |= points_demo.load(ps, roster, events + feedback_demo.visit_events(fs), now)
+        roster = routing_demo.roster_people(rs)
+        counts |= points_demo.load(ps, roster, events + feedback_demo.visit_events(fs), now)
     print("demo data loaded (new rows): " + ", ".join(f"{k} {v}" for k, v in counts.items()))
     return 0
 
