@@ -166,7 +166,13 @@ class RoutingCaseOut(Schema):
     bureau = fields.Str(allow_none=True)
     supervision_level = fields.Int()
     version = fields.Int()
-    allowed_actions = fields.List(fields.Str())
+    allowed_actions = fields.List(
+        fields.Str(),
+        metadata={
+            "description": "what the caller may call on the case now, as the path after /api/v1/cases/{id}/ "
+            "(e.g. request-supplement, bureau/accept)"
+        },
+    )
 
 
 class DeliveryOut(Schema):
