@@ -120,9 +120,11 @@ def copy_template(template, path) -> None:
 def test_the_demo_year_loads_at_a_fixed_instant(instant, directory_template, tmp_path):
     copy_template(directory_template, tmp_path)
     uows = [UnitOfWork(make_engine(f"sqlite:///{tmp_path / f'{s}.db'}")) for s in ("intake", "routing", "feedback")]
+    now = datetime.fromisoformat(instant)
     with uows[0].transaction() as ls, uows[1].transaction() as rs, uows[2].transaction() as fs:
-        counts, events = load_demo_year(ls, rs, fs, datetime.fromisoformat(instant))
+        counts, events = load_demo_year(ls, rs, fs, now)
     assert len(events) > 5000 and events == sorted(events, key=lambda e: (e["time"], e["version"]))
+    assert datetime.fromisoformat(events[-1]["time"]) <= now  # history: nothing happens after `now`
     check_year(tmp_path, counts)
     for uow in uows:
         uow.engine.dispose()
