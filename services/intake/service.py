@@ -53,7 +53,7 @@ class IntakeService(ServiceBase):
             payload,
             scope,
             idem,
-            lambda session, data, scope: s.CommunityOut().dump(directory.create_community(session, data)),
+            lambda session, data, scope: s.CommunityOut().dump(directory.create_community(session, data, now())),
         )
 
     @rpc
