@@ -9,6 +9,7 @@ from nameko.rpc import RpcProxy
 from werkzeug.wrappers import Response
 
 from gateway import openapi
+from gateway.accounts_endpoints import AccountsEndpoints
 from gateway.api import Dispatcher, MinqingRoleError, Route, endpoint, json_response
 from gateway.feedback_endpoints import FeedbackEndpoints
 from gateway.points_endpoints import PointsEndpoints
@@ -69,12 +70,15 @@ def _directory_routes(kind: str, schema_in, schema_out):
     return add, listing
 
 
-class GatewayService(Dispatcher, RoutingEndpoints, MeetingEndpoints, FeedbackEndpoints, PointsEndpoints):
+class GatewayService(
+    Dispatcher, RoutingEndpoints, MeetingEndpoints, FeedbackEndpoints, PointsEndpoints, AccountsEndpoints
+):
     name = "gateway"
     intake = RpcProxy("intake")
     routing = RpcProxy("routing")
     feedback = RpcProxy("feedback")
     points = RpcProxy("points")
+    accounts = RpcProxy("accounts")
     correlation = Correlation()
     settings = GatewaySettings()
 
@@ -92,7 +96,7 @@ class GatewayService(Dispatcher, RoutingEndpoints, MeetingEndpoints, FeedbackEnd
             checks["broker"] = "ok"
         except Exception as exc:
             checks["broker"] = f"unreachable: {exc}"
-        for name in ("intake", "routing", "feedback", "points"):
+        for name in ("intake", "routing", "feedback", "points", "accounts"):
             try:
                 with eventlet.Timeout(3):
                     getattr(self, name).health()

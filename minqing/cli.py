@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 
 from minqing import config as settings
 
-RUN_ORDER = ("intake", "routing", "feedback", "points", "gateway")
+RUN_ORDER = ("intake", "routing", "feedback", "points", "accounts", "gateway")
 
 
 def cmd_token(args) -> int:

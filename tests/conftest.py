@@ -196,7 +196,19 @@ def points(run_container, amqp_uri, points_db):
 
 
 @pytest.fixture
-def gateway(run_container, amqp_uri, intake, routing, feedback, points):
+def accounts_db(databases):
+    return databases.create("accounts")
+
+
+@pytest.fixture
+def accounts(run_container, amqp_uri, accounts_db):
+    from services.accounts.service import AccountsService
+
+    return run_container(AccountsService, service_config("accounts", amqp_uri, DB_URL=accounts_db))
+
+
+@pytest.fixture
+def gateway(run_container, amqp_uri, intake, routing, feedback, points, accounts):
     from gateway.service import GatewayService
 
     config = service_config("gateway", amqp_uri)

@@ -1,0 +1,189 @@
+"""Accounts: staff accounts, sign-in (password, phone code), tokens, and the SMS residents receive about their
+cases. Entrypoints only; the rules live in accounts.py, signin.py and messages.py."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+from nameko.extensions import DependencyProvider
+from nameko.rpc import rpc
+
+from minqing.errors import Unavailable
+from minqing.rpc import boundary, load
+from minqing.service import ServiceBase
+from services.accounts import accounts, notifier, signin, templates, tokens
+from services.accounts import schemas as s
+from services.accounts.models import SignInCode
+
+NAME = "accounts"
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+class AccountsSettings(DependencyProvider):
+    """The signing policy and the SMS provider, built once per container from its config."""
+
+    def setup(self):
+        config = self.container.config
+        signer = tokens.Signer(
+            str(config["JWT_SECRET"]), config.get("JWT_PRIVATE_KEY"), int(config.get("ACCESS_TOKEN_SECONDS", 900))
+        )
+        self.policy = signin.Policy(
+            signer,
+            float(config.get("REFRESH_TOKEN_DAYS", 30)),
+            code_key=str(config["JWT_SECRET"]),
+            resident_communities=tuple(config.get("RESIDENT_COMMUNITIES") or ()),
+        )
+        self.notifier = notifier.build(
+            config.get("SMS_PROVIDER", "log"), config.get("SMS_LOG", "var/sms.log"), config.get("SMS_SETTINGS") or {}
+        )
+        self.public_url = str(config.get("PUBLIC_URL", "")).rstrip("/")
+
+    def get_dependency(self, worker_ctx):
+        return self
+
+
+class AccountsService(ServiceBase):
+    name = NAME
+    settings = AccountsSettings()
+
+    def _refusable(self, produce):
+        """Run `produce(session)` in a transaction that commits even when it returns a refusal (the failure
+        counts must stick), then raise the refusal."""
+        with self.db.transaction() as session:
+            outcome = produce(session)
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+    # --- sign-in ------------------------------------------------------------------------------------
+    @rpc
+    @boundary(NAME)
+    def login(self, payload):
+        data = load(s.LoginIn, payload)
+        return self._refusable(
+            lambda session: signin.login(session, data["username"], data["password"], self.settings.policy, now())
+        )
+
+    @rpc
+    @boundary(NAME)
+    def request_code(self, payload, client):
+        data = load(s.CodeIn, payload)
+        phone, code = self._refusable(
+            lambda session: signin.request_code(session, data["phone"], str(client), self.settings.policy, now())
+        )
+        params = {"code": code}
+        sms = notifier.Sms(uuid.uuid4().hex, phone, "sign_in_code", params, templates.render("sign_in_code", params))
+        try:
+            self.settings.notifier.send(sms, now())  # after the commit: no network call inside a transaction
+        except notifier.SendFailed as exc:
+            with self.db.transaction() as session:  # unsent, so it must not count against the limits
+                session.query(SignInCode).filter(SignInCode.phone == phone, SignInCode.used_at.is_(None)).delete()
+            raise Unavailable(f"the SMS could not be sent ({exc}); try again") from None
+        return {"expires_in": int(signin.CODE_TTL.total_seconds()), "resend_after": signin.RESEND_AFTER.seconds}
+
+    @rpc
+    @boundary(NAME)
+    def verify_code(self, payload):
+        data = load(s.VerifyIn, payload)
+        return self._refusable(
+            lambda session: signin.verify_code(
+                session, data["phone"], data["code"], data["community"], self.settings.policy, now()
+            )
+        )
+
+    @rpc
+    @boundary(NAME)
+    def refresh(self, payload):
+        data = load(s.RefreshIn, payload)
+        return self._refusable(
+            lambda session: signin.refresh(session, data["refresh_token"], self.settings.policy, now())
+        )
+
+    @rpc
+    @boundary(NAME)
+    def logout(self, payload):
+        data = load(s.RefreshIn, payload)
+        with self.db.transaction() as session:
+            signin.logout(session, data["refresh_token"], now())
+
+    @rpc
+    @boundary(NAME)
+    def me(self, scope):
+        scope = load(s.Scope, scope)
+        with self.db.transaction() as session:
+            return signin.me(session, scope["sub"])
+
+    @rpc
+    @boundary(NAME)
+    def change_password(self, payload, scope):
+        data, scope = load(s.PasswordChangeIn, payload), load(s.Scope, scope)
+        self._refusable(
+            lambda session: signin.change_password(
+                session, scope["sub"], data["current_password"], data["new_password"], now()
+            )
+        )
+
+    @staticmethod
+    def _with_password(response: dict, shown: dict) -> dict:
+        """A generated password is shown once: it is never part of the response stored for an Idempotency-Key,
+        so a replay answers without it."""
+        return response | shown if shown.get("initial_password") else response
+
+    # --- administration -------------------------------------------------------------------------------
+    @rpc
+    @boundary(NAME)
+    def create_account(self, payload, scope, idem=None):
+        shown = {}
+
+        def produce(session, data, scope):
+            account, shown["initial_password"] = accounts.create(session, data, scope, now())
+            return accounts.out(account)
+
+        return self._with_password(self._write(s.AccountIn, payload, scope, idem, produce), shown)
+
+    @rpc
+    @boundary(NAME)
+    def list_accounts(self, query, scope):
+        query, scope = load(s.AccountQuery, query), load(s.Scope, scope)
+        with self.db.transaction() as session:
+            return accounts.listing(session, query, scope)
+
+    @rpc
+    @boundary(NAME)
+    def get_account(self, account_id, scope):
+        scope = load(s.Scope, scope)
+        with self.db.transaction() as session:
+            return accounts.out(accounts.get(session, account_id, scope))
+
+    @rpc
+    @boundary(NAME)
+    def update_account(self, account_id, payload, scope, idem=None):
+        def produce(session, data, scope):
+            account = accounts.get(session, account_id, scope, lock=True)
+            return accounts.out(accounts.change(session, account, data, scope, now()))
+
+        return self._write(s.AccountChange, payload, scope, idem, produce)
+
+    @rpc
+    @boundary(NAME)
+    def reset_password(self, account_id, payload, scope, idem=None):
+        shown = {}
+
+        def produce(session, data, scope):
+            account = accounts.get(session, account_id, scope, lock=True)
+            shown["initial_password"] = accounts.reset_password(session, account, data["password"], now())
+            return accounts.out(account)
+
+        return self._with_password(self._write(s.PasswordResetIn, payload, scope, idem, produce), shown)
+
+    @rpc
+    @boundary(NAME)
+    def disable_account(self, account_id, scope, idem=None):
+        def produce(session, data, scope):
+            return accounts.out(accounts.disable(session, accounts.get(session, account_id, scope, lock=True), now()))
+
+        return self._write(s.DisableIn, {}, scope, idem, produce)
