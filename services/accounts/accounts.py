@@ -11,6 +11,7 @@ import secrets
 import uuid
 from datetime import datetime
 
+from marshmallow import ValidationError
 from sqlalchemy import String, cast, or_, select, update
 from sqlalchemy.orm import Session
 
@@ -216,3 +217,31 @@ def listing(session: Session, query: dict, scope: dict) -> dict:
 
 def _literal(value: str) -> str:
     return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def import_rows(session: Session, rows: list[dict], scope: dict, now: datetime) -> dict:
+    """Create each row's account, or update the one with its username (never its password). Returns the new
+    accounts' generated passwords, to be handed over once. A bad row is named by its index in `rows`."""
+    created, updated = [], 0
+    for index, row in enumerate(rows):
+        try:
+            updated += _import_row(session, row, scope, now, created)
+        except ValidationError as exc:
+            raise InvalidInput(f"item {index} is invalid", {str(index): exc.messages}) from None
+        except InvalidInput as exc:
+            raise InvalidInput(f"item {index} is invalid", {str(index): exc.errors}) from None
+    return {"created": created, "updated": updated}
+
+
+def _import_row(session: Session, row: dict, scope: dict, now: datetime, created: list) -> int:
+    from services.accounts.schemas import AccountChange, AccountIn
+
+    existing = session.scalars(select(Account).where(Account.username == row.get("username"))).first()
+    if existing is None:
+        account, initial = create(session, AccountIn().load(row), scope, now)
+        created.append({"username": account.username, "initial_password": initial})
+        return 0
+    if not may_manage(scope, existing.role, list(existing.communities or [])):
+        raise Forbidden(f"account {existing.username!r} is not one you manage")
+    change(session, existing, AccountChange().load({k: v for k, v in row.items() if k != "username"}), scope, now)
+    return 1

@@ -138,6 +138,10 @@ class AccountQuery(Schema):
     cursor = fields.Str(load_default=None, validate=validate.Length(max=200))
 
 
+class ImportIn(Schema):
+    items = fields.List(fields.Dict(), required=True, validate=validate.Length(min=1, max=1000))
+
+
 class AccountPage(Schema):
     items = fields.List(fields.Nested(AccountOut), required=True)
     next_cursor = fields.Str(allow_none=True, required=True)

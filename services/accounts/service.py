@@ -187,3 +187,11 @@ class AccountsService(ServiceBase):
             return accounts.out(accounts.disable(session, accounts.get(session, account_id, scope, lock=True), now()))
 
         return self._write(s.DisableIn, {}, scope, idem, produce)
+
+    @rpc
+    @boundary(NAME)
+    def import_accounts(self, payload, scope):
+        """`minqing accounts import`: one batch of sheet rows in one transaction (all or none)."""
+        data, scope = load(s.ImportIn, payload), load(s.Scope, scope)
+        with self.db.transaction() as session:
+            return accounts.import_rows(session, data["items"], scope, now())

@@ -119,3 +119,31 @@ def test_dlq_and_outbox_commands(intake, routing, feedback, points, directory, m
     monkeypatch.setenv("MINQING_FEEDBACK_DB_URL", feedback.config["DB_URL"])
     monkeypatch.setenv("MINQING_POINTS_DB_URL", points.config["DB_URL"])
     assert main(["outbox", "status"]) == 0
+
+
+def test_accounts_import_from_xlsx_with_chinese_headers(accounts, tmp_path, capsys, monkeypatch):
+    import json as _json
+
+    from minqing import config as _settings
+
+    monkeypatch.setenv("MINQING_VAR_DIR", str(tmp_path))
+    book = Workbook()
+    book.active.append(["用户名", "姓名", "角色", "社区", "委办局", "手机", "花名册编号"])
+    book.active.append(["wang.grid", "王网格", "网格员", "maxian", None, "138 0000 1234", "m-0001"])
+    book.active.append(["li.unit", "李单位", "unit_handler", "maxian，luoxing", None, None, "u-0001"])
+    book.active.append(["zhou.bureau", "周部门", "部门办理人", "maxian", "housing", None, None])
+    path = tmp_path / "staff.xlsx"
+    book.save(path)
+    assert main(["accounts", "import", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "3 new, 0 updated" in out
+    (written,) = tmp_path.glob("initial-passwords-*.json")
+    assert oct(written.stat().st_mode & 0o777) == "0o600"
+    assert [a["username"] for a in _json.loads(written.read_text())] == ["wang.grid", "li.unit", "zhou.bureau"]
+    assert _settings.var_dir() == tmp_path
+
+    book.active.append(["x.wide", "X", "网格员", "*", None, None, None])
+    book.save(path)
+    assert main(["accounts", "import", str(path)]) == 1
+    rejected = capsys.readouterr().out
+    assert "row 5" in rejected and "communities" in rejected  # only a district admin may be '*'
