@@ -69,7 +69,17 @@ class AccountsEndpoints:
 
     # --- the caller's own account ------------------------------------------------------------------------
     @http("GET", "/api/v1/me")
-    @endpoint(Route("GET", "/api/v1/me", "The caller's own account", ROLES, response=acs.AccountOut, tags=AUTH))
+    @endpoint(
+        Route(
+            "GET",
+            "/api/v1/me",
+            "The caller's own account (404 for a token no account issued, e.g. from `minqing token`)",
+            ROLES,
+            response=acs.AccountOut,
+            tags=AUTH,
+            problems=(404,),
+        )
+    )
     def me(self, call):
         return self.accounts.me(call.scope)
 

@@ -98,7 +98,7 @@ def build(version: str = "0.1.0") -> dict:
         if route.roles is not None:
             op["security"] = [{"bearer": []}]
             op["description"] = "Roles: " + ", ".join(route.roles)
-            statuses = [401, 403, 429]
+            statuses = [401, 403, 429, *route.problems]
             if "{" in path or route.body is not None or route.query is not None:
                 statuses += [404]  # what the path, the body or the query names (a community, a case) may not exist
             if route.body is not None:

@@ -39,6 +39,7 @@ DEFAULTS: dict[str, object] = {
     "access_token_seconds": 900,
     "refresh_token_days": 30,
     "sms_provider": "log",  # log, aliyun or tencent
+    "case_sms": True,  # text reporters about their cases (sign-in codes are sent regardless)
     "public_url": "http://127.0.0.1:8000",  # the residents' links (rate a reply) start here
 }
 
@@ -143,6 +144,7 @@ def accounts_settings() -> dict:
         "ACCESS_TOKEN_SECONDS": int(get("access_token_seconds")),
         "REFRESH_TOKEN_DAYS": float(get("refresh_token_days")),
         "SMS_PROVIDER": str(get("sms_provider")),
+        "CASE_SMS": str(get("case_sms")).lower() not in ("0", "false", "no", "off"),
         "SMS_LOG": str(get("sms_log") or var_dir() / "sms.log"),
         "SMS_SETTINGS": {k: get(k) for k in SMS_KEYS if get(k) is not None},
         "PUBLIC_URL": str(get("public_url")).rstrip("/"),

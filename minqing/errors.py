@@ -73,7 +73,7 @@ class Refused(MinqingError):
 
     @property
     def status(self) -> int:
-        return self.args[2]
+        return int(self.args[2])  # nameko carries exception arguments across RPC as strings
 
     @property
     def problem_type(self) -> str:
@@ -81,4 +81,4 @@ class Refused(MinqingError):
 
     @property
     def headers(self) -> dict | None:
-        return {"Retry-After": str(self.args[3])} if self.args[3] else None
+        return {"Retry-After": str(self.args[3])} if int(self.args[3]) else None

@@ -204,7 +204,10 @@ def accounts_db(databases):
 def accounts(run_container, amqp_uri, accounts_db):
     from services.accounts.service import AccountsService
 
-    return run_container(AccountsService, service_config("accounts", amqp_uri, DB_URL=accounts_db))
+    # no case messages here: they would add `notification.sent` to the timelines other tests compare exactly;
+    # tests/integration/test_notifications.py turns them on
+    config = service_config("accounts", amqp_uri, DB_URL=accounts_db, CASE_SMS=False)
+    return run_container(AccountsService, config)
 
 
 @pytest.fixture

@@ -98,7 +98,7 @@ class CaseContact(Base):
     case_id: Mapped[str] = mapped_column(String(32), primary_key=True)
     community: Mapped[str] = mapped_column(String(40))
     reference: Mapped[str] = mapped_column(String(40))
-    phone: Mapped[str] = mapped_column(String(20), index=True)
+    phone: Mapped[str | None] = mapped_column(String(20), index=True)  # none: nobody to text
 
 
 class Message(Base):

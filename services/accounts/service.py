@@ -3,20 +3,27 @@ cases. Entrypoints only; the rules live in accounts.py, signin.py and messages.p
 
 from __future__ import annotations
 
+import logging
 import uuid
 from datetime import UTC, datetime
 
 from nameko.extensions import DependencyProvider
 from nameko.rpc import rpc
+from nameko.timer import timer
 
+from minqing import metrics
 from minqing.errors import Unavailable
+from minqing.events import load_envelope
+from minqing.handlers import event_handler
+from minqing.outbox import claim_inbox
 from minqing.rpc import boundary, load
 from minqing.service import ServiceBase
-from services.accounts import accounts, notifier, signin, templates, tokens
+from services.accounts import accounts, messages, notifier, signin, templates, tokens
 from services.accounts import schemas as s
 from services.accounts.models import SignInCode
 
 NAME = "accounts"
+log = logging.getLogger(__name__)
 
 
 def now() -> datetime:
@@ -41,6 +48,7 @@ class AccountsSettings(DependencyProvider):
             config.get("SMS_PROVIDER", "log"), config.get("SMS_LOG", "var/sms.log"), config.get("SMS_SETTINGS") or {}
         )
         self.public_url = str(config.get("PUBLIC_URL", "")).rstrip("/")
+        self.case_sms = bool(config.get("CASE_SMS", True))
 
     def get_dependency(self, worker_ctx):
         return self
@@ -195,3 +203,67 @@ class AccountsService(ServiceBase):
         data, scope = load(s.ImportIn, payload), load(s.Scope, scope)
         with self.db.transaction() as session:
             return accounts.import_rows(session, data["items"], scope, now())
+
+    # --- telling residents about their cases ---------------------------------------------------------
+    def _message_for(self, consumer: str, body: dict) -> None:
+        if not self.settings.case_sms:
+            return
+        envelope = load_envelope(body)
+        with self.db.transaction() as session:
+            if not claim_inbox(session, consumer, envelope["id"]):
+                metrics.EVENTS_IN.labels(NAME, envelope["type"], "duplicate").inc()
+                return
+            messages.on_event(session, envelope, self.settings.public_url, now())
+        metrics.EVENTS_IN.labels(NAME, envelope["type"], "applied").inc()
+        try:
+            self.send_messages()  # at once rather than at the next tick
+        except Exception:  # the event is applied; the timer sends what this could not
+            log.exception("sending messages after %s failed", envelope["type"])
+
+    @event_handler("intake", "case.registered")
+    def on_case_registered(self, body):
+        self._message_for("accounts.intake", body)
+
+    @event_handler("routing", "case.assigned")
+    def on_case_assigned(self, body):
+        self._message_for("accounts.routing", body)
+
+    @event_handler("routing", "case.resolved")
+    def on_case_resolved(self, body):
+        self._message_for("accounts.routing", body)
+
+    @event_handler("feedback", "reply.sent")
+    def on_reply_sent(self, body):
+        self._message_for("accounts.feedback", body)
+
+    @event_handler("feedback", "case.reopened")
+    def on_case_reopened(self, body):
+        self._message_for("accounts.feedback", body)
+
+    @event_handler("feedback", "case.closed")
+    def on_case_closed(self, body):
+        self._message_for("accounts.feedback", body)
+
+    @timer(interval=2)
+    def send_messages(self):
+        """Send what is due: claimed and committed first, each sent outside any transaction, then marked."""
+        with self.db.transaction() as session:
+            due = messages.claim_due(session, now())
+        for item in due:
+            sms = notifier.Sms(
+                item["id"],
+                item["to"],
+                item["template"],
+                item["params"],
+                item["text"],
+                item["case_id"],
+                item["event_id"],
+            )
+            try:
+                self.settings.notifier.send(sms, now())
+            except Exception as exc:  # whatever the provider's SDK raises: retried later, never lost
+                with self.db.transaction() as session:
+                    messages.mark_failed(session, item["id"], f"{exc.__class__.__name__}: {exc}", now())
+                continue
+            with self.db.transaction() as session:
+                messages.mark_sent(session, item["id"], messages.ABOUT.get(item["template"]), now())

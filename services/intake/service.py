@@ -177,6 +177,10 @@ class IntakeService(ServiceBase):
     def on_feedback_event(self, body):
         self._apply(body)
 
+    @event_handler("accounts", "notification.sent")
+    def on_notification_sent(self, body):
+        self._apply(body)  # on the timeline only: a message changes nothing of the case
+
     def _apply(self, body):
         envelope = load_envelope(body)
         if not ledger.is_case_event(envelope["type"]):

@@ -20,7 +20,7 @@ from pathlib import Path
 import requests
 
 ROOT = Path(__file__).resolve().parents[2]
-PROCESSES = ("intake", "routing", "feedback", "points", "gateway")
+PROCESSES = ("intake", "routing", "feedback", "points", "accounts", "gateway")
 
 
 def free_port() -> int:

@@ -181,7 +181,10 @@ def reconcile(books, uows: dict, buyer: str, reward: str) -> dict:
     with uows["intake"].transaction() as s:
         in_intake = set(s.scalars(select(Case.id)))
         ledger_state = {c.id: (c.status, c.state_version) for c in s.scalars(select(Case))}
-        timeline = Counter(s.execute(select(TimelineEntry.case_id, TimelineEntry.type)).all())
+        # each case's messages to its reporter are several `notification.sent` entries, one per message
+        entries = s.execute(select(TimelineEntry.case_id, TimelineEntry.type, TimelineEntry.event_id)).all()
+        timeline = Counter((c, t) for c, t, _ in entries if t != "notification.sent")
+        timeline.update((c, e) for c, t, e in entries if t == "notification.sent")
     with uows["routing"].transaction() as s:
         routed = {c.id: (c.status, c.version) for c in s.scalars(select(RoutedCase))}
         decisions = Counter(s.execute(select(Decision.case_id, Decision.action)).all())

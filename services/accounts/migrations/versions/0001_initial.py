@@ -54,7 +54,7 @@ def upgrade() -> None:
         sa.Column("case_id", sa.String(length=32), nullable=False),
         sa.Column("community", sa.String(length=40), nullable=False),
         sa.Column("reference", sa.String(length=40), nullable=False),
-        sa.Column("phone", sa.String(length=20), nullable=False),
+        sa.Column("phone", sa.String(length=20), nullable=True),
         sa.PrimaryKeyConstraint("case_id", name=op.f("pk_case_contacts")),
     )
     with op.batch_alter_table("case_contacts", schema=None) as batch_op:
