@@ -79,3 +79,16 @@ def build(provider: str, log_path: str, settings: dict) -> Notifier:
 
         return TencentNotifier.from_settings(settings)
     raise ValueError(f"MINQING_SMS_PROVIDER must be one of log, aliyun, tencent; got {provider!r}")
+
+
+def template_ids(settings: dict) -> dict[str, str]:
+    """MINQING_SMS_TEMPLATES: template name → the provider's template id, as JSON (environment) or a mapping
+    (YAML). Every template must have one: a message the provider cannot send is a configuration error."""
+    from services.accounts.templates import TEMPLATES
+
+    raw = settings.get("sms_templates") or {}
+    mapping = json.loads(raw) if isinstance(raw, str) else dict(raw)
+    missing = [name for name in TEMPLATES if name not in mapping]
+    if missing:
+        raise ValueError(f"MINQING_SMS_TEMPLATES has no template id for {', '.join(missing)}")
+    return {str(k): str(v) for k, v in mapping.items()}

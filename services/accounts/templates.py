@@ -23,6 +23,16 @@ EVENT_TEMPLATES = {
     "case.reopened": "case_reopened",
     "case.closed": "case_closed",
 }
+# a provider that numbers its template's variables ({1}, {2}: Tencent Cloud) gets them in this order
+PARAM_ORDER = {
+    "sign_in_code": ("code",),
+    "case_registered": ("reference",),
+    "case_assigned": ("reference", "handler"),
+    "case_resolved": ("reference", "summary"),
+    "reply_sent": ("reference", "link"),
+    "case_reopened": ("reference",),
+    "case_closed": ("reference",),
+}
 MAX_PARAM = 60  # a provider's variable is short; long summaries are cut
 
 
