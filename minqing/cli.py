@@ -80,6 +80,11 @@ def cmd_seed_demo(args) -> int:
         with points.transaction() as ps:
             roster = routing_demo.roster_people(rs)
             counts |= points_demo.load(ps, roster, events + feedback_demo.visit_events(fs), now)
+    from services.accounts import demo as accounts_demo
+
+    accounts = UnitOfWork(make_engine(settings.db_url("accounts")))
+    with accounts.transaction() as acs:
+        counts["demo_logins"] = accounts_demo.load(acs, settings.var_dir() / "demo-accounts.json", now)
     print("demo data loaded (new rows): " + ", ".join(f"{k} {v}" for k, v in counts.items()))
     return 0
 
@@ -271,6 +276,13 @@ def cmd_run(args) -> int:
             + ", ".join(f"http://{settings.metrics_address(s)}/metrics" for s in settings.SERVICES)
         )
         print(f"logs: {log_dir}/")
+        print(
+            f"\nsign in (POST {url}/api/v1/auth/login) as, per role (from {settings.var_dir() / 'demo-accounts.json'}):"
+        )
+        for login in json.loads((settings.var_dir() / "demo-accounts.json").read_text(encoding="utf-8")):
+            print(f"  {login['role']:<16} {login['username']:<16} {login['password']}")
+        sms_log = settings.get("sms_log") or settings.var_dir() / "sms.log"
+        print(f'residents: POST /api/v1/auth/code {{"phone": ...}}; the SMS (code included) go to {sms_log}')
         print("\ndistrict admin token (12 h):\n" + mint(secret, "admin", "district_admin", ["*"]))
         print("\nMaxian community admin token:\n" + mint(secret, "maxian-admin", "community_admin", ["maxian"]))
         print("\nPress Ctrl-C to stop.")

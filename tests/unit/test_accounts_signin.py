@@ -1,5 +1,6 @@
 """Sign-in rules at fixed instants, on SQLite: lockout and back-off, codes, refresh rotation and replay."""
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import jwt
@@ -8,6 +9,7 @@ from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
 from minqing.errors import InvalidInput, Refused
+from minqing.vocabulary import ROLES
 from services.accounts import accounts, passwords, phones, signin, tokens
 from services.accounts.models import Account, metadata
 
@@ -205,3 +207,20 @@ def test_a_disabled_account_cannot_refresh_or_sign_in(session):
     disabled = signin.login(session, "wang.grid", "correct horse battery", POLICY, T0 + timedelta(minutes=2))
     assert disabled.problem_type == "urn:minqing:problem:account-disabled"
     assert signin.login(session, "wang.grid", "wrong!", POLICY, T0 + timedelta(minutes=2)).status == 401
+
+
+def test_demo_logins_are_generated_once_and_sign_in(session, tmp_path):
+    from services.accounts import demo
+
+    path = tmp_path / "demo-accounts.json"
+    assert demo.load(session, path, T0) == len(demo.DEMO)
+    assert oct(path.stat().st_mode & 0o777) == "0o600"
+    logins = json.loads(path.read_text(encoding="utf-8"))
+    assert {login["role"] for login in logins} == set(ROLES) - {"resident"}
+    assert demo.load(session, path, T0) == 0  # the same passwords: nothing to do
+    unit = next(login for login in logins if login["role"] == "unit_handler")
+    body = signin.login(session, unit["username"], unit["password"], POLICY, T0)
+    assert claims_of(body)["sub"] == "maxian-u01"  # routing knows the unit by its code
+    path.unlink()  # removed: new passwords, set again on the same accounts
+    assert demo.load(session, path, T0) == len(demo.DEMO)
+    assert signin.login(session, unit["username"], unit["password"], POLICY, T0 + timedelta(hours=1)).status == 401
