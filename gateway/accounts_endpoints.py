@@ -83,6 +83,21 @@ class AccountsEndpoints:
     def me(self, call):
         return self.accounts.me(call.scope)
 
+    @http("PATCH", "/api/v1/me")
+    @endpoint(
+        Route(
+            "PATCH",
+            "/api/v1/me",
+            "Opt out of (or back into) SMS about one's cases",
+            ROLES,
+            body=acs.MeChange,
+            response=acs.AccountOut,
+            tags=AUTH,
+        )
+    )
+    def update_me(self, call):
+        return self.accounts.update_me(call.body, call.scope)
+
     @http("POST", "/api/v1/me/password")
     @endpoint(
         Route(

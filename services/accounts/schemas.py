@@ -18,6 +18,15 @@ CODE = validate.Regexp(r"^[0-9]{6}$", error="must be the six digits sent by SMS"
 STAFF_ACCOUNT_ROLES = tuple(r for r in ROLES if r != "resident")
 
 
+class StrictBool(fields.Boolean):
+    """JSON true or false only: 1, "yes" and "true" are not booleans (marshmallow's would take 1, as 1 == True)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if type(value) is not bool:
+            raise self.make_error("invalid", input=value)
+        return value
+
+
 def text(max_len: int, required: bool = True, **kw) -> fields.Str:
     return fields.Str(required=required, validate=validate.Length(min=1, max=max_len), **kw)
 
@@ -58,6 +67,10 @@ class RefreshIn(Schema):
 class PasswordChangeIn(Schema):
     current_password = fields.Str(required=True, validate=validate.Length(min=1, max=128))
     new_password = fields.Str(required=True, validate=validate.Length(min=1, max=128))
+
+
+class MeChange(Schema):
+    sms_opt_out = StrictBool(required=True, metadata={"description": "true: no SMS about one's cases"})
 
 
 class AccountOut(Schema):
@@ -115,7 +128,7 @@ class AccountChange(Schema):
     phone = fields.Str(allow_none=True, validate=PHONE)
     roster_id = fields.Str(allow_none=True, validate=validate.Length(min=1, max=120))
     member_id = fields.Str(allow_none=True, validate=validate.Length(min=1, max=32))
-    sms_opt_out = fields.Bool()
+    sms_opt_out = StrictBool()
 
 
 class PasswordResetIn(Schema):
@@ -132,7 +145,7 @@ class AccountQuery(Schema):
 
     community = fields.Str(load_default=None, validate=SHORT_CODE)
     role = fields.Str(load_default=None, validate=one_of(ROLES))
-    disabled = fields.Bool(load_default=None)
+    disabled = fields.Bool(load_default=None)  # a query string: true/false
     q = fields.Str(load_default=None, validate=validate.Length(min=1, max=60))
     limit = fields.Int(load_default=50, validate=validate.Range(min=1, max=500))
     cursor = fields.Str(load_default=None, validate=validate.Length(max=200))

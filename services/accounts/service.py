@@ -127,6 +127,13 @@ class AccountsService(ServiceBase):
 
     @rpc
     @boundary(NAME)
+    def update_me(self, payload, scope):
+        data, scope = load(s.MeChange, payload), load(s.Scope, scope)
+        with self.db.transaction() as session:
+            return signin.set_opt_out(session, scope["sub"], data["sms_opt_out"], now())
+
+    @rpc
+    @boundary(NAME)
     def change_password(self, payload, scope):
         data, scope = load(s.PasswordChangeIn, payload), load(s.Scope, scope)
         self._refusable(

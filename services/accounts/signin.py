@@ -262,6 +262,17 @@ def logout(session: Session, refresh_token: str, now: datetime) -> None:
         )
 
 
+def set_opt_out(session: Session, subject: str, opt_out: bool, now: datetime) -> dict:
+    from minqing.errors import NotFound
+
+    account = session.scalars(select(Account).where(Account.subject == subject).with_for_update()).first()
+    if account is None:
+        raise NotFound("no account signs in as this token's subject (a token minted by `minqing token`?)")
+    account.sms_opt_out = opt_out
+    account.updated_at, account.version = now, account.version + 1
+    return out(account)
+
+
 def me(session: Session, subject: str) -> dict:
     from minqing.errors import NotFound
 

@@ -89,6 +89,8 @@ def test_a_resident_signs_in_with_a_code_and_sees_their_own_cases(gateway, direc
     refreshed = post(gateway, "/api/v1/auth/refresh", {"refresh_token": body["refresh_token"]}).json()
     again = Api(gateway, refreshed["access_token"])
     assert [c["id"] for c in again.get("/api/v1/cases").json()["items"]] == [case["id"]]
+    assert again.call("PATCH", "/api/v1/me", json={"sms_opt_out": True}).json()["sms_opt_out"] is True
+    assert again.call("PATCH", "/api/v1/me", json={"sms_opt_out": 1}).status_code == 422  # JSON true is not 1
 
 
 def test_refresh_rotates_and_a_replayed_token_ends_the_sign_in(gateway, grid_member):
