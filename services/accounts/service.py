@@ -10,9 +10,10 @@ from datetime import UTC, datetime
 from nameko.extensions import DependencyProvider
 from nameko.rpc import rpc
 from nameko.timer import timer
+from sqlalchemy.exc import IntegrityError
 
 from minqing import metrics
-from minqing.errors import Unavailable
+from minqing.errors import Refused, Unavailable
 from minqing.events import load_envelope
 from minqing.handlers import event_handler
 from minqing.outbox import claim_inbox
@@ -58,11 +59,19 @@ class AccountsService(ServiceBase):
     name = NAME
     settings = AccountsSettings()
 
-    def _refusable(self, produce):
+    def _refusable(self, produce, method: str | None = None):
         """Run `produce(session)` in a transaction that commits even when it returns a refusal (the failure
-        counts must stick), then raise the refusal."""
-        with self.db.transaction() as session:
-            outcome = produce(session)
+        counts must stick), then raise the refusal. Two first attempts at once (a new login name's throttle
+        row, a new resident's account) collide on a unique key: the loser runs again and finds the winner's."""
+        try:
+            with self.db.transaction() as session:
+                outcome = produce(session)
+        except IntegrityError:
+            with self.db.transaction() as session:
+                outcome = produce(session)
+        if method:
+            kind = outcome.problem_type.rsplit(":", 1)[-1] if isinstance(outcome, Refused) else "ok"
+            metrics.SIGN_INS.labels(method, kind).inc()
         if isinstance(outcome, Exception):
             raise outcome
         return outcome
@@ -73,7 +82,8 @@ class AccountsService(ServiceBase):
     def login(self, payload):
         data = load(s.LoginIn, payload)
         return self._refusable(
-            lambda session: signin.login(session, data["username"], data["password"], self.settings.policy, now())
+            lambda session: signin.login(session, data["username"], data["password"], self.settings.policy, now()),
+            "password",
         )
 
     @rpc
@@ -88,9 +98,11 @@ class AccountsService(ServiceBase):
         try:
             self.settings.notifier.send(sms, now())  # after the commit: no network call inside a transaction
         except notifier.SendFailed as exc:
+            metrics.SMS_SENT.labels("sign_in_code", "failed").inc()
             with self.db.transaction() as session:  # unsent, so it must not count against the limits
                 session.query(SignInCode).filter(SignInCode.phone == phone, SignInCode.used_at.is_(None)).delete()
             raise Unavailable(f"the SMS could not be sent ({exc}); try again") from None
+        metrics.SMS_SENT.labels("sign_in_code", "sent").inc()
         return {"expires_in": int(signin.CODE_TTL.total_seconds()), "resend_after": signin.RESEND_AFTER.seconds}
 
     @rpc
@@ -100,7 +112,8 @@ class AccountsService(ServiceBase):
         return self._refusable(
             lambda session: signin.verify_code(
                 session, data["phone"], data["code"], data["community"], self.settings.policy, now()
-            )
+            ),
+            "code",
         )
 
     @rpc
@@ -108,7 +121,7 @@ class AccountsService(ServiceBase):
     def refresh(self, payload):
         data = load(s.RefreshIn, payload)
         return self._refusable(
-            lambda session: signin.refresh(session, data["refresh_token"], self.settings.policy, now())
+            lambda session: signin.refresh(session, data["refresh_token"], self.settings.policy, now()), "refresh"
         )
 
     @rpc
@@ -269,8 +282,10 @@ class AccountsService(ServiceBase):
             try:
                 self.settings.notifier.send(sms, now())
             except Exception as exc:  # whatever the provider's SDK raises: retried later, never lost
+                metrics.SMS_SENT.labels(item["template"], "failed").inc()
                 with self.db.transaction() as session:
                     messages.mark_failed(session, item["id"], f"{exc.__class__.__name__}: {exc}", now())
                 continue
+            metrics.SMS_SENT.labels(item["template"], "sent").inc()
             with self.db.transaction() as session:
                 messages.mark_sent(session, item["id"], messages.ABOUT.get(item["template"]), now())
