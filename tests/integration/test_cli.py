@@ -116,7 +116,7 @@ def test_import_households_from_xlsx_through_the_running_service(intake, directo
         assert s.scalar(select(func.count()).select_from(Household)) == 1200
 
 
-def test_dlq_and_outbox_commands(intake, routing, feedback, points, directory, monkeypatch, capsys, tmp_path):
+def test_dlq_and_outbox_commands(intake, routing, feedback, points, accounts, directory, monkeypatch, capsys, tmp_path):
     directory.post(
         "/api/v1/cases", {"community": "maxian", "channel": "online", "title": "噪音扰民", "description": "夜里施工"}
     )
@@ -132,6 +132,7 @@ def test_dlq_and_outbox_commands(intake, routing, feedback, points, directory, m
     monkeypatch.setenv("MINQING_ROUTING_DB_URL", routing.config["DB_URL"])
     monkeypatch.setenv("MINQING_FEEDBACK_DB_URL", feedback.config["DB_URL"])
     monkeypatch.setenv("MINQING_POINTS_DB_URL", points.config["DB_URL"])
+    monkeypatch.setenv("MINQING_ACCOUNTS_DB_URL", accounts.config["DB_URL"])
     assert main(["outbox", "status"]) == 0
 
 
