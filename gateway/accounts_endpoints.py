@@ -98,6 +98,37 @@ class AccountsEndpoints:
     def update_me(self, call):
         return self.accounts.update_me(call.body, call.scope)
 
+    @http("POST", "/api/v1/me/household")
+    @endpoint(
+        Route(
+            "POST",
+            "/api/v1/me/household",
+            "A resident links their login to the household listing their phone (staff confirm if several do)",
+            ("resident",),
+            body=acs.HouseholdRequest,
+            response=acs.AccountOut,
+            tags=AUTH,
+        )
+    )
+    def link_household(self, call):
+        return self.accounts.link_household(call.body, call.scope)
+
+    @http("POST", "/api/v1/accounts/<account_id>/household")
+    @endpoint(
+        Route(
+            "POST",
+            "/api/v1/accounts/<account_id>/household",
+            "Confirm which of the households listing a resident's phone is theirs",
+            ADMINS,
+            body=acs.HouseholdConfirm,
+            response=acs.AccountOut,
+            tags=ACCOUNTS,
+            idempotent=True,
+        )
+    )
+    def confirm_household(self, call, account_id):
+        return self.accounts.confirm_household(account_id, call.body, call.scope, call.idem)
+
     @http("POST", "/api/v1/me/password")
     @endpoint(
         Route(

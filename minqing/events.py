@@ -199,6 +199,15 @@ class NotificationSent(Schema):
     about = fields.Str(load_default=None)  # the event type the message tells of
 
 
+class HouseholdLinked(Schema):
+    """A resident's login (`resident`, their token's sub) belongs to a household of the directory; feedback lets
+    them vote for it."""
+
+    resident = fields.Str(required=True)
+    household = fields.Str(required=True)
+    confirmed_by = fields.Str(load_default=None)  # staff, when several households had the resident's phone
+
+
 EVENT_SCHEMAS: dict[str, type[Schema]] = {
     "case.registered": CaseRegistered,
     "case.classified": CaseClassified,
@@ -226,6 +235,7 @@ EVENT_SCHEMAS: dict[str, type[Schema]] = {
     "case.supervised": CaseSupervised,
     "visit.recorded": VisitRecorded,
     "notification.sent": NotificationSent,
+    "resident.household_linked": HouseholdLinked,
 }
 
 

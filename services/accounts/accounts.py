@@ -38,6 +38,10 @@ def out(account: Account) -> dict:
         "disabled": account.disabled,
         "must_change_password": account.must_change_password,
         "sms_opt_out": account.sms_opt_out,
+        "household": account.household,
+        "household_community": account.household_community,
+        "household_status": account.household_status,
+        "household_candidates": list(account.household_candidates or []),
     }
 
 
@@ -196,7 +200,15 @@ def listing(session: Session, query: dict, scope: dict) -> dict:
         # JSON lists are compared as text, which PostgreSQL and SQLite both can: '"maxian"' is in the list
         text = cast(Account.communities, String)
         stmt = stmt.where(or_(*(text.like(f'%"{_literal(c)}"%', escape="\\") for c in wanted)))
-    if not district:
+    if query.get("household_pending"):
+        # residents waiting for staff to say which household listing their phone is theirs
+        stmt = select(Account).where(Account.household_status == "pending")
+        if not district:
+            stmt = stmt.where(Account.household_community.in_(scope["communities"]))
+        if query.get("community"):
+            stmt = stmt.where(Account.household_community == query["community"])
+        district = True  # the residents shown are exactly those of the admin's communities
+    elif not district:
         stmt = stmt.where(Account.role.in_(COMMUNITY_MANAGED))
     if query.get("role"):
         stmt = stmt.where(Account.role == query["role"])

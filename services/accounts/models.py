@@ -40,6 +40,11 @@ class Account(Base):
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     sms_opt_out: Mapped[bool] = mapped_column(Boolean, default=False)
+    # a resident's household in intake's directory: found by their phone, confirmed by staff when several match
+    household: Mapped[str | None] = mapped_column(String(80))
+    household_community: Mapped[str | None] = mapped_column(String(40))
+    household_status: Mapped[str | None] = mapped_column(String(10))  # pending, confirmed
+    household_candidates: Mapped[list | None] = mapped_column(JSON)
     created_by: Mapped[str] = mapped_column(String(120))
     created_at: Mapped[datetime] = mapped_column(Stamp)
     updated_at: Mapped[datetime] = mapped_column(Stamp)

@@ -73,6 +73,14 @@ class MeChange(Schema):
     sms_opt_out = StrictBool(required=True, metadata={"description": "true: no SMS about one's cases"})
 
 
+class HouseholdRequest(Schema):
+    community = fields.Str(required=True, validate=SHORT_CODE)
+
+
+class HouseholdConfirm(Schema):
+    household = fields.Str(required=True, validate=validate.Length(min=1, max=80))
+
+
 class AccountOut(Schema):
     id = fields.Str(required=True)
     username = fields.Str(allow_none=True)
@@ -86,6 +94,10 @@ class AccountOut(Schema):
     disabled = fields.Bool()
     must_change_password = fields.Bool()
     sms_opt_out = fields.Bool()
+    household = fields.Str(allow_none=True)
+    household_community = fields.Str(allow_none=True)
+    household_status = fields.Str(allow_none=True, metadata={"description": "pending (staff confirm) or confirmed"})
+    household_candidates = fields.List(fields.Str())
 
 
 class SessionOut(Schema):
@@ -146,6 +158,7 @@ class AccountQuery(Schema):
     community = fields.Str(load_default=None, validate=SHORT_CODE)
     role = fields.Str(load_default=None, validate=one_of(ROLES))
     disabled = fields.Bool(load_default=None)  # a query string: true/false
+    household_pending = fields.Bool(load_default=None)
     q = fields.Str(load_default=None, validate=validate.Length(min=1, max=60))
     limit = fields.Int(load_default=50, validate=validate.Range(min=1, max=500))
     cursor = fields.Str(load_default=None, validate=validate.Length(max=200))

@@ -8,7 +8,7 @@ import uuid
 from datetime import UTC, datetime
 
 from nameko.extensions import DependencyProvider
-from nameko.rpc import rpc
+from nameko.rpc import RpcProxy, rpc
 from nameko.timer import timer
 from sqlalchemy.exc import IntegrityError
 
@@ -19,7 +19,7 @@ from minqing.handlers import event_handler
 from minqing.outbox import claim_inbox
 from minqing.rpc import boundary, load
 from minqing.service import ServiceBase
-from services.accounts import accounts, messages, notifier, signin, templates, tokens
+from services.accounts import accounts, households, messages, notifier, signin, templates, tokens
 from services.accounts import schemas as s
 from services.accounts.models import SignInCode
 
@@ -58,6 +58,7 @@ class AccountsSettings(DependencyProvider):
 class AccountsService(ServiceBase):
     name = NAME
     settings = AccountsSettings()
+    intake = RpcProxy("intake")
 
     def _refusable(self, produce, method: str | None = None):
         """Run `produce(session)` in a transaction that commits even when it returns a refusal (the failure
@@ -144,6 +145,28 @@ class AccountsService(ServiceBase):
         data, scope = load(s.MeChange, payload), load(s.Scope, scope)
         with self.db.transaction() as session:
             return signin.set_opt_out(session, scope["sub"], data["sms_opt_out"], now())
+
+    @rpc
+    @boundary(NAME)
+    def link_household(self, payload, scope):
+        """A resident asks to be linked to their household: the directory is asked between two transactions,
+        never inside one."""
+        data, scope = load(s.HouseholdRequest, payload), load(s.Scope, scope)
+        with self.db.transaction() as session:
+            phone = households.resident(session, scope["sub"]).phone
+        service_scope = {"sub": "accounts", "role": "district_admin", "communities": ["*"]}
+        candidates = self.intake.households_by_phone(data["community"], households.phone_forms(phone), service_scope)
+        with self.db.transaction() as session:
+            account = households.resident(session, scope["sub"], lock=True)
+            return households.found(session, account, data["community"], candidates, now())
+
+    @rpc
+    @boundary(NAME)
+    def confirm_household(self, account_id, payload, scope, idem=None):
+        def produce(session, data, scope):
+            return households.confirm(session, account_id, data["household"], scope, now())
+
+        return self._write(s.HouseholdConfirm, payload, scope, idem, produce)
 
     @rpc
     @boundary(NAME)

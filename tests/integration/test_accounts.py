@@ -4,7 +4,7 @@ import json
 
 import pytest
 import requests
-from helpers import Api, case_body
+from helpers import Api, case_body, wait_for
 
 
 def sms_lines(accounts, phone="+8613800001234", template=None):
@@ -148,3 +148,67 @@ def test_admins_manage_accounts_within_their_reach(gateway, directory, token):
     assert patched.status_code == 403
     resident = Api(gateway, token("resident", ["maxian"], sub="r-1"))
     assert resident.get("/api/v1/accounts").status_code == 403
+
+
+def resident_session(gateway, accounts, phone):
+    assert post(gateway, "/api/v1/auth/code", {"phone": phone}).status_code == 202
+    code = sms_lines(accounts, phone="+86" + phone, template="sign_in_code")[-1]["params"]["code"]
+    r = post(gateway, "/api/v1/auth/verify", {"phone": phone, "code": code, "community": "maxian"})
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def test_a_resident_linked_to_their_household_votes_for_it_and_only_it(gateway, directory, accounts):
+    api = directory
+    rooms = {"0101": "13700000001", "0102": "13700000002", "0103": "13700000002"}  # 0102 and 0103: one phone
+    for room, phone in rooms.items():
+        household = {
+            "code": f"maxian-b01-1-{room}",
+            "building": "maxian-b01",
+            "unit": "1",
+            "room": room,
+            "phone": phone,
+        }
+        assert api.post("/api/v1/communities/maxian/households", household).status_code == 201
+    poll = api.post(
+        "/api/v1/polls",
+        {
+            "community": "maxian",
+            "title": "加装电梯",
+            "question": "是否同意加装电梯？",
+            "buildings": ["maxian-b01"],
+            "threshold": "more than 2/3",
+            "opens_at": "2026-01-01T00:00:00+08:00",
+            "closes_at": "2099-01-01T00:00:00+08:00",
+        },
+    ).json()
+
+    one = Api(gateway, resident_session(gateway, accounts, "13700000001")["access_token"])
+    vote = {"household": "maxian-b01-1-0101", "option": "yes"}
+    votes_path = f"/api/v1/polls/{poll['id']}/votes"
+    assert one.post(votes_path, vote).status_code == 403  # not linked yet
+    linked = one.post("/api/v1/me/household", {"community": "maxian"}).json()
+    assert (linked["household"], linked["household_status"]) == ("maxian-b01-1-0101", "confirmed")
+    # the link reaches feedback as an event: a moment later the vote counts
+    cast = wait_for(lambda: (r := one.post(votes_path, vote)).status_code == 200 and r)
+    assert cast.json()["household"] == "maxian-b01-1-0101"
+    other = {"household": "maxian-b01-1-0102", "option": "yes"}
+    assert one.post(votes_path, other).status_code == 403  # not theirs
+
+    two_session = resident_session(gateway, accounts, "13700000002")
+    two = Api(gateway, two_session["access_token"])
+    pending = two.post("/api/v1/me/household", {"community": "maxian"}).json()
+    assert pending["household_status"] == "pending"
+    assert pending["household_candidates"] == ["maxian-b01-1-0102", "maxian-b01-1-0103"]
+    waiting = api.get("/api/v1/accounts?household_pending=true").json()["items"]
+    assert [a["id"] for a in waiting] == [two_session["account"]["id"]]
+    bad = api.post(f"/api/v1/accounts/{pending['id']}/household", {"household": "maxian-b01-1-0101"})
+    assert bad.status_code == 422 and "household" in bad.json()["errors"]
+    confirmed = api.post(f"/api/v1/accounts/{pending['id']}/household", {"household": "maxian-b01-1-0103"})
+    assert confirmed.json()["household_status"] == "confirmed"
+    mine = {"household": "maxian-b01-1-0103", "option": "no"}
+    wait_for(lambda: two.post(votes_path, mine).status_code == 200)
+    result = api.get(f"/api/v1/polls/{poll['id']}").json()["result"]
+    assert result["cast"] == 2 and (result["counts"]["yes"], result["counts"]["no"]) == (1, 1)
+    nobody = Api(gateway, resident_session(gateway, accounts, "13700000009")["access_token"])
+    assert nobody.post("/api/v1/me/household", {"community": "maxian"}).status_code == 422
