@@ -4,27 +4,19 @@ from __future__ import annotations
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
+from minqing.fields import Pattern, StrictBool
 from minqing.vocabulary import ROLES, one_of
 
 SHORT_CODE_PATTERN = r"^[a-z][a-z0-9_-]{1,39}$"
-SHORT_CODE = validate.Regexp(SHORT_CODE_PATTERN, error="must be at most 40 lower-case letters, digits, '-' or '_'")
-COMMUNITY = validate.Regexp(r"^(\*|[a-z][a-z0-9_-]{1,39})$", error="must be a community code, or '*' (district-wide)")
-USERNAME = validate.Regexp(
+SHORT_CODE = Pattern(SHORT_CODE_PATTERN, error="must be at most 40 lower-case letters, digits, '-' or '_'")
+COMMUNITY = Pattern(r"^(\*|[a-z][a-z0-9_-]{1,39})$", error="must be a community code, or '*' (district-wide)")
+USERNAME = Pattern(
     r"^[a-z][a-z0-9._-]{2,59}$", error="must be 3 to 60 lower-case letters, digits, '.', '-' or '_'"
 )
-PHONE = validate.Regexp(r"^\+?[0-9][0-9 -]{4,18}$", error="must be a phone number of digits (at most 20 characters)")
-CODE = validate.Regexp(r"^[0-9]{6}$", error="must be the six digits sent by SMS")
+PHONE = Pattern(r"^\+?[0-9][0-9 -]{4,18}$", error="must be a phone number of digits (at most 20 characters)")
+CODE = Pattern(r"^[0-9]{6}$", error="must be the six digits sent by SMS")
 # the roles a person holds in the method; a resident signs in with a code and is never created by staff
 STAFF_ACCOUNT_ROLES = tuple(r for r in ROLES if r != "resident")
-
-
-class StrictBool(fields.Boolean):
-    """JSON true or false only: 1, "yes" and "true" are not booleans (marshmallow's would take 1, as 1 == True)."""
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        if type(value) is not bool:
-            raise self.make_error("invalid", input=value)
-        return value
 
 
 def text(max_len: int, required: bool = True, **kw) -> fields.Str:
@@ -91,9 +83,9 @@ class AccountOut(Schema):
     phone = fields.Str(allow_none=True, metadata={"description": "masked: 138****1234"})
     roster_id = fields.Str(allow_none=True)
     member_id = fields.Str(allow_none=True)
-    disabled = fields.Bool()
-    must_change_password = fields.Bool()
-    sms_opt_out = fields.Bool()
+    disabled = StrictBool()
+    must_change_password = StrictBool()
+    sms_opt_out = StrictBool()
     household = fields.Str(allow_none=True)
     household_community = fields.Str(allow_none=True)
     household_status = fields.Str(allow_none=True, metadata={"description": "pending (staff confirm) or confirmed"})
@@ -157,8 +149,8 @@ class AccountQuery(Schema):
 
     community = fields.Str(load_default=None, validate=SHORT_CODE)
     role = fields.Str(load_default=None, validate=one_of(ROLES))
-    disabled = fields.Bool(load_default=None)  # a query string: true/false
-    household_pending = fields.Bool(load_default=None)
+    disabled = StrictBool(query=True, load_default=None)
+    household_pending = StrictBool(query=True, load_default=None)
     q = fields.Str(load_default=None, validate=validate.Length(min=1, max=60))
     limit = fields.Int(load_default=50, validate=validate.Range(min=1, max=500))
     cursor = fields.Str(load_default=None, validate=validate.Length(max=200))
