@@ -28,6 +28,7 @@ from minqing import config as settings
 from minqing.db import UnitOfWork, make_engine
 from minqing.dlq import list_dead_letters, replay
 from minqing.topology import all_event_handlers
+from services.accounts.models import Message
 from services.feedback.models import Visit
 from services.intake.models import Case, TimelineEntry
 from services.points import ledger
@@ -200,6 +201,10 @@ def reconcile(books, uows: dict, buyer: str, reward: str) -> dict:
     for case_id, steps in books.steps.items():
         assert all(decisions[(case_id, step)] == 1 for step in steps)
 
+    with uows["accounts"].transaction() as s:
+        # one "registered" SMS per accepted case (unique per case, event and phone), none for anything else
+        texted = Counter(s.scalars(select(Message.case_id).where(Message.template == "case_registered")))
+    assert set(texted) == in_intake and max(texted.values(), default=1) == 1, "a case texted twice or not at all"
     with uows["feedback"].transaction() as s:
         visits = set(s.scalars(select(Visit.id).where(Visit.visitor == LEADER)))
     assert set(books.visits.values()) <= visits and (gave_up or set(books.visits.values()) == visits)
@@ -223,6 +228,7 @@ def reconcile(books, uows: dict, buyer: str, reward: str) -> dict:
         "steps accepted": sum(len(v) for v in books.steps.values()),
         "visits accepted": len(books.visits),
         "awards": awarded,
+        "registered SMS": sum(texted.values()),
         "redemptions accepted": len(answered),
         "redemptions stored": len(redemptions),
         "gave up": gave_up,
