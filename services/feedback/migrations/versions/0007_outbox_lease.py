@@ -1,7 +1,7 @@
 """feedback: outbox rows are claimed with a lease, so the relay publishes with no transaction open
 
 Revision ID: feedback_outbox_lease
-Revises: 0005
+Revises: 0006
 Create Date: 2026-12-01 21:40:00.000000
 
 """
@@ -13,7 +13,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision: str = "feedback_outbox_lease"
-down_revision: str | Sequence[str] | None = "0005"
+down_revision: str | Sequence[str] | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
