@@ -1,0 +1,166 @@
+"""The web console in a real browser (Debian's Chromium driven by Playwright) against the real platform:
+every service and the gateway started as tests/integration starts them, on RabbitMQ and PostgreSQL.
+
+Every page a test opens collects its console errors and uncaught exceptions; a test fails if any appeared.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = os.environ.get("MINQING_CHROMIUM", "/usr/bin/chromium")
+# the flags this machine needs: no sandbox as root, and no background calls to Google's hosts
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+PC = {"width": 1440, "height": 900}
+PHONE = {"width": 375, "height": 812}
+
+
+class Api:
+    """A small HTTP client with one token, for setting up what the browser then works on."""
+
+    def __init__(self, base: str, token: str):
+        self.base, self.token = base, token
+
+    def call(self, method: str, path: str, body=None, token: str | None = None, **kw) -> requests.Response:
+        headers = {"Authorization": f"Bearer {token or self.token}"}
+        return requests.request(method, self.base + path, json=body, headers=headers, timeout=15, **kw)
+
+    def get(self, path: str, **kw):
+        r = self.call("GET", path, **kw)
+        assert r.ok, r.text
+        return r.json()
+
+    def post(self, path: str, body=None, **kw):
+        r = self.call("POST", path, body, **kw)
+        assert r.ok, f"{path}: {r.status_code} {r.text}"
+        return r.json() if r.content else None
+
+
+def wait_for(predicate, timeout: float = 15.0, interval: float = 0.1):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout}s")
+
+
+@pytest.fixture(scope="session")
+def console_built():
+    """The console as `make run` builds it (a no-op when web/dist is newer than the sources)."""
+    subprocess.run(["make", "-s", "web"], cwd=ROOT, check=True)
+    assert (ROOT / "web" / "dist" / "index.html").is_file()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium (.ci/run does)")
+    from playwright.sync_api import sync_playwright
+
+    manager = sync_playwright()
+    pw = manager.start()
+    chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    yield chromium
+    chromium.close()
+    # Playwright's own stop waits for its driver process through asyncio's child watcher, which never hears
+    # of the exit once eventlet (monkey-patched for nameko) has run a subprocess: end the driver ourselves
+    driver = manager._client._transport._proc
+    os.kill(driver.pid, signal.SIGKILL)
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(driver.pid, 0)
+
+
+@pytest.fixture
+def admin(gateway, token):
+    return Api(gateway, token("district_admin", ["*"], sub="district-admin"))
+
+
+@pytest.fixture
+def maxian(admin):
+    """Maxian with two grids, four buildings, a grid team member to assign to and a district bureau."""
+    admin.post(
+        "/api/v1/communities",
+        {"code": "maxian", "name": "马限社区", "district": "mawei", "district_name": "马尾区", "ref_prefix": "MX"},
+    )
+    admin.post(
+        "/api/v1/communities",
+        {"code": "luoxing", "name": "罗星社区", "district": "mawei", "district_name": "马尾区", "ref_prefix": "LX"},
+    )
+    for g, name in (("maxian-g01", "第一网格"), ("maxian-g02", "第二网格")):
+        admin.post("/api/v1/communities/maxian/grids", {"code": g, "name": name})
+    for n, grid in ((1, "maxian-g01"), (2, "maxian-g01"), (3, "maxian-g02"), (4, "maxian-g02")):
+        admin.post(
+            "/api/v1/communities/maxian/buildings",
+            {"code": f"maxian-b0{n}", "name": f"江滨花园{n}号楼", "grid": grid, "floors": 11},
+        )
+    admin.post(
+        "/api/v1/communities/maxian/roster/members",
+        {"id": "wang-xm", "grid": "maxian-g01", "name": "王晓明", "role": "grid_leader"},
+    )
+    admin.post("/api/v1/bureaus", {"code": "housing", "name": "区住建局"})
+    return admin
+
+
+@pytest.fixture
+def open_page(browser, gateway, console_built):
+    """Opens pages signed in as someone; fails the test if any page logged a console error."""
+    contexts, errors = [], []
+
+    def open_(token: str, path: str = "/", viewport: dict = PC):
+        context = browser.new_context(viewport=viewport, locale="zh-CN", timezone_id="Asia/Shanghai")
+        contexts.append(context)
+        page = context.new_page()
+        page.set_default_timeout(15000)
+        page.on("console", lambda m: errors.append(f"{page.url}: {m.text}") if m.type == "error" else None)
+        page.on("pageerror", lambda e: errors.append(f"{page.url}: {e}"))
+        sign_in(page, gateway, token)
+        page.goto(gateway + path)
+        return page
+
+    yield open_
+    for context in contexts:
+        context.close()
+    assert errors == [], "console errors:\n" + "\n".join(errors)
+
+
+def sign_in(page, base: str, token: str) -> None:
+    """Puts a minted token in the console's session, as the sign-in page would after /auth/login."""
+    page.goto(base + "/login")
+    page.evaluate(
+        "t => localStorage.setItem('minqing.session', JSON.stringify({access_token: t}))",
+        token,
+    )
+
+
+def pick(page, label: str, option: str) -> None:
+    """Chooses an option of an Element Plus select (its list is teleported to the body)."""
+    page.get_by_role("combobox", name=label, exact=True).click(force=True)  # its placeholder lies on top
+    page.locator(".el-select-dropdown__item:visible", has_text=option).first.click()
+
+
+def sms_codes(path: Path, phone: str) -> list[str]:
+    if not path.exists():
+        return []
+    lines = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [m["params"]["code"] for m in lines if m["to"] == phone and m["template"] == "sign_in_code"]
