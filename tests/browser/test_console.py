@@ -10,7 +10,9 @@ from playwright.sync_api import expect
 
 
 def routing_version(api, case_id):
-    return api.get(f"/api/v1/cases/{case_id}/routing")["version"]
+    # routing learns of a new case from intake's event: wait until it has it
+    found = wait_for(lambda: api.call("GET", f"/api/v1/cases/{case_id}/routing"))
+    return found.json()["version"]
 
 
 def act(api, case_id, action, **body):
@@ -120,7 +122,7 @@ def test_a_resident_on_a_phone_raises_a_request_sees_the_reply_and_rates_it(open
     ledger_status(api, case_id, "replied")
 
     page.reload()
-    expect(page.get_by_text("井盖已经加固好了，感谢您的反映。")).to_be_visible()
+    expect(page.get_by_text("井盖已经加固好了，感谢您的反映。", exact=True)).to_be_visible()
     expect(page.locator(".reply").first).to_contain_text("网络平台")
     page.get_by_role("radio", name=re.compile("满意$")).first.check(force=True)
     page.locator("textarea[name=comment]").fill("很及时")
