@@ -38,7 +38,7 @@ test: $(STAMP) lint web/dist/index.html
 
 # PNGs of the console's main pages (PC and phone) under docs/screenshots/, from a real platform in Chromium
 screenshots: $(STAMP) web/dist/index.html
-	$(BIN)/python -m pytest -q tests/browser/test_screenshots.py --screenshots
+	MINQING_SCREENSHOTS=1 $(BIN)/python -m pytest -q tests/browser/test_screenshots.py
 
 # kill -9 every process, restart RabbitMQ and PostgreSQL under load; prints the reconciled counts
 test-faults: $(STAMP)
