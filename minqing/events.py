@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 
 from marshmallow import Schema, ValidationError, fields, validate
 
+from minqing.fields import StrictBool
 from minqing.vocabulary import CHANNELS, FEEDBACK_METHODS, HANDLING_TYPES, SUPERVISION_KINDS, one_of
 
 
@@ -124,7 +125,7 @@ class ReplySent(Schema):
 
 
 class CaseRated(Schema):
-    satisfied = fields.Bool(required=True)
+    satisfied = StrictBool(required=True)
     score = fields.Int(load_default=None, validate=validate.Range(min=1, max=5))
     comment = fields.Str(load_default=None)
     recorded_by = fields.Nested(Actor, load_default=None)
@@ -156,6 +157,13 @@ class HotIssueDetected(Schema):
     title = fields.Str(load_default=None)
 
 
+class HotIssueUpdated(HotIssueDetected):
+    """A case joined a hot issue after it was detected. Carries the whole membership, which only grows, so
+    its size is the issue's version: a copy keeps the largest list it has seen, in whatever order."""
+
+    joined = fields.List(fields.Str(), load_default=list)
+
+
 class CaseSupervised(Schema):
     supervision_id = fields.Str(required=True)
     kind = fields.Str(required=True, validate=one_of(SUPERVISION_KINDS))
@@ -175,7 +183,7 @@ class VisitRecorded(Schema):
 
 class PollClosed(Schema):
     title = fields.Str(required=True)
-    passed = fields.Bool(required=True)
+    passed = StrictBool(required=True)
     yes_share = fields.Float(required=True)
     participation = fields.Float(required=True)
     reason = fields.Str(required=True)
@@ -210,6 +218,7 @@ EVENT_SCHEMAS: dict[str, type[Schema]] = {
     "case.reopened": CaseReopened,
     "case.merged": CaseMerged,
     "hot_issue.detected": HotIssueDetected,
+    "hot_issue.updated": HotIssueUpdated,
     "case.project_linked": ProjectLinked,
     "poll.closed": PollClosed,
     "case.supervised": CaseSupervised,

@@ -11,7 +11,7 @@ from sqlalchemy import text
 from minqing import amqp_patch, metrics  # noqa: F401  amqp_patch: survive a broker restart mid-ack
 from minqing.context import Correlation
 from minqing.db import Database
-from minqing.outbox import OutboxRelay, idempotent, outbox_status
+from minqing.outbox import OutboxRelay, outbox_status, write_once
 from minqing.rpc import Idempotency, Scope, load
 
 
@@ -27,10 +27,9 @@ class ServiceBase:
     def _write(self, schema_in, payload, scope, idem, produce):
         """Validate, then run `produce(session, data, scope)` once per Idempotency-Key, in one transaction."""
         data, scope, idem = load(schema_in, payload), load(Scope, scope), load(Idempotency, idem)
-        with self.db.transaction() as session:
-            return idempotent(
-                session, scope["sub"], idem["key"], idem["fingerprint"], lambda: produce(session, data, scope)
-            )
+        return write_once(
+            self.db, scope["sub"], idem["key"], idem["fingerprint"], lambda session: produce(session, data, scope)
+        )
 
     @rpc
     def health(self):
@@ -45,8 +44,7 @@ class ServiceBase:
 
     @http("GET", "/metrics")
     def metrics(self, request):
-        body, content_type = metrics.exposition()
-        return 200, {"Content-Type": content_type}, body
+        return metrics.response(request)
 
     @http("GET", "/healthz")
     def healthz(self, request):

@@ -10,14 +10,15 @@ from sqlalchemy import select
 
 from minqing import config as settings
 from minqing import metrics
-from minqing.errors import NotFound
+from minqing.communities import CommunityCheck
+from minqing.errors import Forbidden, NotFound
 from minqing.events import load_envelope
 from minqing.handlers import event_handler
 from minqing.outbox import claim_inbox
 from minqing.rpc import boundary, load
 from minqing.service import ServiceBase
 from services.intake.directory import can_see
-from services.routing import machine, meetings, public, roster, scanner, workflow
+from services.routing import calendar, holidays, machine, meetings, public, roster, scanner, workflow
 from services.routing import schemas as s
 from services.routing.models import Bureau, HotIssue, Meeting, RoutedCase, WebhookDelivery
 
@@ -38,6 +39,7 @@ ACTIONS = {  # action → input schema
     "bureau_resolve": s.ResolveIn,
 }
 SCAN_INTERVAL = float(settings.get("scan_interval"))  # read at import: nameko timers are static
+CALENDAR_REFRESH_INTERVAL = float(settings.get("calendar_refresh_interval"))
 
 
 def now() -> datetime:
@@ -53,7 +55,7 @@ def case_view(case: RoutedCase) -> dict:
     )
 
 
-class RoutingService(ServiceBase):
+class RoutingService(CommunityCheck, ServiceBase):
     name = NAME
 
     @staticmethod
@@ -61,14 +63,19 @@ class RoutingService(ServiceBase):
         if not can_see(scope, community):
             raise NotFound(f"community {community!r} not found")
 
+    def _in_known_community(self, scope: dict, community: str) -> None:
+        """The caller's community, and one intake knows: asked before any transaction opens (an RPC)."""
+        self._in_scope(scope, community)
+        self._require_community(community)
+
     # --- roster, bureaus, rules, limits ----------------------------------------------------------
     @rpc
     @boundary(NAME)
     def add_roster_entry(self, kind, community, payload, scope, idem=None):
         schema_in, schema_out = ROSTER[kind]
+        self._in_known_community(load(s.Scope, scope), community)
 
         def produce(session, data, scope):
-            self._in_scope(scope, community)
             return schema_out().dump(roster.add(session, kind, community, data))
 
         return self._write(schema_in, payload, scope, idem, produce)
@@ -78,7 +85,7 @@ class RoutingService(ServiceBase):
     def update_roster_entry(self, kind, community, entry_id, payload, scope):
         schema_in, schema_out = ROSTER[kind]
         changes, scope = load(schema_in(partial=True, exclude=("id",)), payload), load(s.Scope, scope)
-        self._in_scope(scope, community)
+        self._in_known_community(scope, community)
         with self.db.transaction() as session:
             return schema_out().dump(roster.update(session, kind, community, entry_id, changes))
 
@@ -122,7 +129,7 @@ class RoutingService(ServiceBase):
     @boundary(NAME)
     def set_rules(self, community, payload, scope):
         data, scope = load(s.RuleSet, payload), load(s.Scope, scope)
-        self._in_scope(scope, community)
+        self._in_known_community(scope, community)
         with self.db.transaction() as session:
             return s.RuleOut(many=True).dump(roster.replace_rules(session, community, data["rules"]))
 
@@ -130,7 +137,7 @@ class RoutingService(ServiceBase):
     @boundary(NAME)
     def set_limits(self, community, payload, scope):
         data, scope = load(s.LimitsIn, payload), load(s.Scope, scope)
-        self._in_scope(scope, community)
+        self._in_known_community(scope, community)
         with self.db.transaction() as session:
             return {"community": community, "limits": roster.set_limits(session, community, data["limits"])}
 
@@ -262,7 +269,11 @@ class RoutingService(ServiceBase):
         envelope = load_envelope(body)
         with self.db.transaction() as session:
             if claim_inbox(session, "routing.hot_issues", envelope["id"]):
-                meetings.record_hot_issue(session, envelope)
+                meetings.record_hot_issue(session, envelope, now())
+
+    @event_handler("intake", "hot_issue.updated")
+    def on_hot_issue_updated(self, body):
+        self.on_hot_issue(body)
 
     @event_handler("intake", "case.registered")
     def on_case_registered(self, body):
@@ -308,5 +319,41 @@ class RoutingService(ServiceBase):
     def deliver_webhooks(self):
         with self.db.transaction() as session:
             public.deliver_due(session, now())
+
+    # --- the holiday calendar (docs/calendar.md) -----------------------------------------------------------
+    @rpc
+    @boundary(NAME)
+    def put_calendar(self, year, payload, scope):
+        data, scope = load(s.CalendarIn, payload), load(s.Scope, scope)
+        if scope["role"] != "district_admin":
+            raise Forbidden("only the district admin loads the holiday calendar")
+        schedule = holidays.schedule_of(holidays.check_year(year), data)
+        with self.db.transaction() as session:
+            holidays.store(session, schedule, scope["sub"], now())
+        with self.db.transaction() as session:  # this copy at once; the others on their next refresh
+            holidays.refresh(session)
+            return s.CalendarOut().dump(holidays.view(session, year))
+
+    @rpc
+    @boundary(NAME)
+    def get_calendar(self, year, scope):
+        load(s.Scope, scope)
+        with self.db.transaction() as session:
+            return s.CalendarOut().dump(holidays.view(session, holidays.check_year(year)))
+
+    @timer(interval=CALENDAR_REFRESH_INTERVAL, eager=True)
+    def refresh_calendar(self):
+        """Follow schedules loaded through any copy (a cheap revision check), and report the fallback years."""
+        with self.db.transaction() as session:
+            holidays.refresh(session)
+        holidays.export(holidays.report(now().astimezone(calendar.TZ).date()))
+
+    @rpc
+    def health(self):
+        """The database, and the calendar: which years within about 13 months run on the statutory fallback."""
+        status = ServiceBase.health(self)
+        status["calendar"] = holidays.report(now().astimezone(calendar.TZ).date())
+        status["warnings"] = status["calendar"]["warnings"]
+        return status
 
     # --- operations -------------------------------------------------------------------------------
