@@ -3,12 +3,12 @@ Chromium against a real platform loaded with the demo district. Skipped in `make
 
 from __future__ import annotations
 
-import argparse
 import os
+import time
 from pathlib import Path
 
 import pytest
-from conftest import PC, PHONE, ROOT, Api, wait_for
+from conftest import PC, PHONE, ROOT, wait_for
 from playwright.sync_api import expect
 
 OUT = ROOT / "docs" / "screenshots"
@@ -18,71 +18,81 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-@pytest.fixture
-def seeded(databases, monkeypatch):
-    """The demo district (692 Maxian cases …) loaded into fresh databases before any service starts, as
-    `minqing run` does (a live routing would otherwise route the demo cases while they are being loaded)."""
-    from minqing import cli
-
-    urls = {name: databases.create(name) for name in ("intake", "routing", "feedback", "points")}
-    for name, url in urls.items():
-        monkeypatch.setenv(f"MINQING_{name.upper()}_DB_URL", url)
-    cli.cmd_seed_demo(argparse.Namespace(quiet=True))
-    return urls
-
-
-@pytest.fixture
-def intake_db(seeded):
-    return seeded["intake"]
+CALLS = [
+    ("hotline", "3号楼电梯故障，老人无法下楼", "江滨花园3号楼电梯停运两天，家里有八十多岁的老人。", "maxian-b03"),
+    ("online", "小区路灯不亮", "船政新村北区三盏路灯坏了一周，晚上出行不安全。", "maxian-b01"),
+    ("mailbox", "建议增设电动车充电桩", "楼下电动车乱拉电线充电，存在火灾隐患，建议统一建设充电桩。", "maxian-b02"),
+    ("home_visit", "独居老人需要助餐服务", "4号楼独居老人行动不便，希望社区提供助餐上门服务。", "maxian-b04"),
+    ("deputies_studio", "学校周边交通拥堵", "放学时段校门口车辆乱停，孩子过马路危险。", None),
+    ("forum", "希望开设四点半课堂", "双职工家庭孩子放学后无人照看，希望社区开设四点半课堂。", None),
+    ("hotline", "楼上漏水影响楼下住户", "2号楼502卫生间漏水，楼下402天花板发霉。", "maxian-b02"),
+    ("online", "垃圾分类点异味严重", "1号楼旁垃圾分类点清运不及时，夏天异味严重。", "maxian-b01"),
+]
 
 
-@pytest.fixture
-def routing_db(seeded):
-    return seeded["routing"]
+def populate(api, staff) -> list[dict]:
+    """A small ledger in every state: registered, routed, resolved and answered, escalated."""
+    cases = []
+    for channel, title, description, building in CALLS:
+        body = {"community": "maxian", "channel": channel, "title": title, "description": description,
+                "reporter": {"name": "王秀英", "phone": "13800001234"}}
+        if building:
+            body["location"] = {"building": building}
+        cases.append(api.post("/api/v1/cases", body, token=staff))
 
+    def step(case, action, **body):
+        version = wait_for(lambda: api.call("GET", f"/api/v1/cases/{case['id']}/routing")).json()["version"]
+        api.post(f"/api/v1/cases/{case['id']}/{action}", {**body, "version": version})
 
-@pytest.fixture
-def points_db(seeded):
-    return seeded["points"]
-
-
-@pytest.fixture
-def feedback(run_container, amqp_uri, seeded, make_config):
-    from services.feedback.service import FeedbackService
-
-    return run_container(FeedbackService, make_config("feedback", amqp_uri, DB_URL=seeded["feedback"]))
-
-
-@pytest.fixture
-def demo(gateway):
-    return gateway
+    kinds = ("immediate", "committed", "suggestion", "immediate", "escalated", "committed")
+    for case, kind in zip(cases[:6], kinds, strict=True):
+        if kind == "escalated":
+            step(case, "escalate", bureau="housing", reason="属区住建局职责")
+            continue
+        step(case, "classify", handling_type=kind)
+        step(case, "assign", handler="wang-xm", handler_kind="member", reason="网格长负责")
+    for case in cases[:2]:
+        step(case, "accept")
+        step(case, "start")
+        step(case, "resolve", summary="已联系物业维修完毕")
+        wait_for(lambda c=case: api.get(f"/api/v1/cases/{c['id']}")["status"] == "resolved")
+        api.post(f"/api/v1/cases/{case['id']}/replies", {"method": "in_person", "content": "已上门告知处理结果。"})
+    wait_for(lambda: api.get(f"/api/v1/cases/{cases[1]['id']}")["status"] == "replied")
+    api.post(f"/api/v1/cases/{cases[0]['id']}/rating", {"satisfied": True, "score": 5}, token=staff)
+    return cases
 
 
 def shoot(page, name: str, wait_for_text: str | None = None) -> Path:
     if wait_for_text:
         expect(page.get_by_text(wait_for_text).first).to_be_visible()
-    page.wait_for_load_state("networkidle")
-    page.wait_for_timeout(400)  # animations (charts grow in, dialogs fade) settle before the picture
+    # animations (charts grow in, dialogs fade) settle before the picture; a plain sleep, since Playwright's
+    # own timed waits (networkidle, wait_for_timeout) never return inside the eventlet-patched process
+    time.sleep(1)
     OUT.mkdir(parents=True, exist_ok=True)
     path = OUT / f"{name}.png"
     page.screenshot(path=str(path), full_page=False)
     return path
 
 
-def test_screenshots_of_the_main_pages(open_page, browser, demo, token):
-    base = demo
-    admin = Api(base, token("district_admin", ["*"], sub="admin"))
+def test_screenshots_of_the_main_pages(open_page, browser, gateway, maxian, token):
+    base = gateway
+    admin = maxian
     staff = token("community_admin", ["maxian"], sub="maxian-admin")
+    cases = populate(admin, staff)
 
     login = browser.new_page(viewport=PC, locale="zh-CN")
     login.goto(base + "/login")
     shoot(login, "pc-login", "工作人员登录")
     login.close()
+    phone_login = browser.new_page(viewport=PHONE, locale="zh-CN")
+    phone_login.goto(base + "/login")
+    shoot(phone_login, "phone-login", "居民验证码登录")
+    phone_login.close()
 
     page = open_page(staff, "/workbench")
     shoot(page, "pc-workbench", "今日新增")
     page.goto(base + "/ledger")
-    shoot(page, "pc-ledger", "加载更多")
+    shoot(page, "pc-ledger", "已全部加载")
     page.goto(base + "/register")
     page.locator("input[name=title]").fill("3号楼电梯故障，老人无法下楼")
     page.locator("textarea[name=description]").fill("江滨花园3号楼电梯停运两天，老人无法下楼")
@@ -90,14 +100,13 @@ def test_screenshots_of_the_main_pages(open_page, browser, demo, token):
     page.locator("input[name=reporter_phone]").fill("13800001234")
     page.get_by_role("button", name="查重").click()
     shoot(page, "pc-register", "可能重复")
-    reopened = admin.get("/api/v1/cases", params={"community": "maxian", "status": "closed", "limit": 200})["items"]
-    rich = max(reopened, key=lambda c: (c["reopen_count"], c["supervision_level"]))
+    rich = admin.get(f"/api/v1/cases/{cases[1]['id']}")
     page.goto(base + f"/cases/{rich['id']}")
     shoot(page, "pc-case", "办理过程")
-    open_case = admin.get("/api/v1/cases", params={"community": "maxian", "overdue": "true", "limit": 50})["items"]
-    if open_case:
-        page.goto(base + f"/cases/{open_case[0]['id']}")
-        shoot(page, "pc-case-overdue", "办理过程")
+    page.goto(base + f"/cases/{cases[3]['id']}")
+    page.locator("[data-action=resolve]").click()
+    shoot(page, "pc-case-action", "办理结果")
+    page.goto(base + f"/cases/{cases[0]['id']}")
     month = rich["registered_at"][:7]
     page.goto(base + f"/stats?period={month}")
     page.locator(".chart canvas").first.wait_for()
@@ -123,7 +132,7 @@ def test_screenshots_of_the_main_pages(open_page, browser, demo, token):
     state = wait_for(lambda: admin.call("GET", f"/api/v1/cases/{mine['id']}/routing")).json()
     if "classify" in state["allowed_actions"]:
         admin.post(f"/api/v1/cases/{mine['id']}/classify", {"handling_type": "immediate", "version": version()})
-        assign = {"handler": "maxian-g01-leader", "handler_kind": "grid_leader", "version": version()}
+        assign = {"handler": "wang-xm", "handler_kind": "member", "version": version()}
         admin.post(f"/api/v1/cases/{mine['id']}/assign", assign)
     wait_for(lambda: "resolve" in admin.get(f"/api/v1/cases/{mine['id']}/routing")["allowed_actions"])
     admin.post(f"/api/v1/cases/{mine['id']}/resolve", {"summary": "井盖已加固", "version": version()})
@@ -138,6 +147,6 @@ def test_screenshots_of_the_main_pages(open_page, browser, demo, token):
     shoot(phone, "phone-my-cases", "小区北门井盖松动")
     phone.goto(base + f"/me/cases?open={mine['id']}")
     shoot(phone, "phone-rate", "对处理结果满意吗？")
-    grid = open_page(token("grid_member", ["maxian"], sub="maxian-g01-leader"), "/ledger", viewport=PHONE)
-    shoot(grid, "phone-grid-ledger", "加载更多")
+    grid = open_page(token("grid_member", ["maxian"], sub="wang-xm"), "/ledger", viewport=PHONE)
+    shoot(grid, "phone-grid-ledger", "民情台账")
     assert len(list(OUT.glob("*.png"))) >= 10
