@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
-from conftest import PHONE, pick, wait_for
+from conftest import PHONE, pick, sign_in_with_code, sign_in_with_password, wait_for
 from playwright.sync_api import expect
 
 
@@ -27,9 +28,17 @@ def ledger_status(api, case_id, status):
     return wait_for(lambda: api.get(f"/api/v1/cases/{case_id}")["status"] == status)
 
 
-def test_staff_registers_a_call_finds_it_in_the_ledger_works_it_to_resolved_and_replies(open_page, maxian, token):
-    staff = token("community_admin", ["maxian"], sub="li-admin")
-    page = open_page(staff, "/register")
+def test_staff_registers_a_call_finds_it_in_the_ledger_works_it_to_resolved_and_replies(open_page, maxian):
+    account = {"username": "li.admin", "display_name": "李主任", "role": "community_admin", "communities": ["maxian"]}
+    maxian.post("/api/v1/accounts", {**account, "password": "correct horse battery"})
+    page = open_page(None, "/login", expected_errors=("status of 401",))
+    sign_in_with_password(page, "li.admin", "wrong password")
+    expect(page.get_by_role("alert")).to_contain_text("用户名或密码错误")
+    sign_in_with_password(page, "li.admin", "correct horse battery")
+    expect(page).to_have_url(re.compile("/workbench$"))
+    expect(page.locator(".top")).to_contain_text("李主任")
+    expect(page.locator(".side")).to_contain_text("民情台账")
+    page.locator(".side").get_by_text("登记诉求").click()
 
     # 登记诉求: a hotline call, the building picked from the directory by name
     page.get_by_role("radio", name="服务热线").check(force=True)
@@ -97,9 +106,9 @@ def test_staff_registers_a_call_finds_it_in_the_ledger_works_it_to_resolved_and_
     expect(page.locator(".head .ref")).to_have_text(reference)
 
 
-def test_a_resident_on_a_phone_raises_a_request_sees_the_reply_and_rates_it(open_page, maxian, token):
-    resident = token("resident", ["maxian"], sub="resident-138")
-    page = open_page(resident, "/", viewport=PHONE)
+def test_a_resident_on_a_phone_raises_a_request_sees_the_reply_and_rates_it(open_page, maxian, accounts):
+    page = open_page(None, "/login?community=maxian", viewport=PHONE)
+    sign_in_with_code(page, Path(accounts.config["SMS_LOG"]), "13800001234")
     expect(page).to_have_url(re.compile("/me/raise$"))
     expect(page.locator(".tabbar")).to_be_visible()
     expect(page.locator(".side")).to_have_count(0)
