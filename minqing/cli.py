@@ -294,22 +294,13 @@ def _wait_ready(url: str, procs: list[subprocess.Popen], timeout: float = 90) ->
     return False
 
 
-def _print_console(url: str, secret: str) -> None:
-    """The web console's address, and links that sign in with a token (kept in the URL's fragment, which
-    the browser never sends to a server) for each kind of user of the demo."""
+def _print_console(url: str) -> None:
     from gateway import console
-    from gateway.auth import mint
 
     if not (console.dist_dir() / "index.html").is_file():
         print(f"\nweb console not built ({console.dist_dir()}): `make run` builds it")
         return
-    print(f"\nweb console: {url}/  — or open one of these to sign in as a demo user (12 h):")
-    for label, sub, role, communities, bureau in (
-        ("社区工作人员 Maxian community admin", "maxian-admin", "community_admin", ["maxian"], None),
-        ("区级管理员 district admin", "admin", "district_admin", ["*"], None),
-        ("区直部门 housing bureau handler", "housing-handler", "bureau_handler", ["*"], "housing"),
-    ):
-        print(f"  {label}: {url}/login#token={mint(secret, sub, role, communities, bureau=bureau)}")
+    print(f"\nweb console: {url}/  (staff: a demo login above; residents, by phone code: {url}/login?community=maxian)")
 
 
 def cmd_run(args) -> int:
@@ -351,7 +342,7 @@ def cmd_run(args) -> int:
         print(f'residents: POST /api/v1/auth/code {{"phone": ...}}; the SMS (code included) go to {sms_log}')
         print("\ndistrict admin token (12 h):\n" + mint(secret, "admin", "district_admin", ["*"]))
         print("\nMaxian community admin token:\n" + mint(secret, "maxian-admin", "community_admin", ["maxian"]))
-        _print_console(url, secret)
+        _print_console(url)
         print("\nPress Ctrl-C to stop.")
     while not stopping and all(p.poll() is None for p in procs):
         time.sleep(0.5)

@@ -6,7 +6,7 @@ import re
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from conftest import PHONE, pick, sign_in_with_code, sign_in_with_password, wait_for
+from browser_helpers import PHONE, pick, sign_in_with_code, sign_in_with_password, wait_for
 from playwright.sync_api import expect
 
 

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import PC, PHONE, ROOT, wait_for
+from browser_helpers import PC, PHONE, ROOT, wait_for
 from playwright.sync_api import expect
 
 OUT = ROOT / "docs" / "screenshots"

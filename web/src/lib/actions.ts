@@ -103,9 +103,14 @@ export const ACTIONS: Record<string, CaseAction> = {
   },
 }
 
-/** The buttons for a case: its allowed actions, in routing's order, that this role may call. */
+const BY_PATH: Record<string, CaseAction> = Object.fromEntries(Object.values(ACTIONS).map((a) => [a.path, a]))
+
+/** The buttons for a case: its allowed actions, in routing's order, that this role may call. Routing names
+ * them by endpoint path segment (`bureau/accept`, already filtered to the caller) or by action code. */
 export function actionsFor(allowed: string[], role: string): CaseAction[] {
-  return allowed.map((code) => ACTIONS[code]).filter((a): a is CaseAction => !!a && a.roles.includes(role))
+  return allowed
+    .map((name) => BY_PATH[name] ?? ACTIONS[name])
+    .filter((a): a is CaseAction => !!a && a.roles.includes(role))
 }
 
 /** The request body of an action: the form's non-empty values, numbers as numbers, plus the version seen. */

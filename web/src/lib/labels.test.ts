@@ -47,6 +47,13 @@ describe('case actions', () => {
     expect(actionsFor(allowed, 'unit_handler').map((a) => a.code)).toEqual(['accept', 'resolve', 'start'])
     expect(actionsFor(['bureau_accept', 'bureau_return'], 'bureau_handler').map((a) => a.label)).toEqual(['签收', '退回社区'])
     expect(actionsFor(['bureau_accept'], 'community_admin')).toEqual([])
+    // routing's newer answer: endpoint path segments, already filtered to the caller
+    expect(actionsFor(['bureau/accept', 'bureau/resolve', 'bureau/return'], 'bureau_handler').map((a) => a.code)).toEqual([
+      'bureau_accept',
+      'bureau_resolve',
+      'bureau_return',
+    ])
+    expect(actionsFor(['request-supplement', 'resolve'], 'unit_handler').map((a) => a.code)).toEqual(['request_supplement', 'resolve'])
   })
   it('builds the body with the version seen and checks required fields', () => {
     expect(actionBody(ACTIONS.classify, { handling_type: 'committed', committed_days: '5', reason: '' }, 3)).toEqual({
