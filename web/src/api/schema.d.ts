@@ -4,6 +4,1738 @@
  */
 
 export interface paths {
+    "/api/v1/auth/login": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Sign in with a username and password */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["LoginIn"];
+                };
+            };
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["SessionOut"];
+                    };
+                };
+                /** @description Malformed request or query */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description No token, or an expired or forged one; at sign-in: wrong credentials, code or refresh token */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description The caller's role may not do this; at sign-in: the account is disabled */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Request body too large */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not JSON */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Invalid fields (see `errors`) */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Rate limited (see Retry-After) */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/code": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Send a six-digit sign-in code to a phone (the same answer whether or not it has an account) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["CodeIn"];
+                };
+            };
+            responses: {
+                /** @description OK */
+                202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["CodeOut"];
+                    };
+                };
+                /** @description Malformed request or query */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Request body too large */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not JSON */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Invalid fields (see `errors`) */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Rate limited (see Retry-After) */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/verify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Sign in with the code sent to a phone (a resident's first makes their account) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["VerifyIn"];
+                };
+            };
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["SessionOut"];
+                    };
+                };
+                /** @description Malformed request or query */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description No token, or an expired or forged one; at sign-in: wrong credentials, code or refresh token */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description The caller's role may not do this; at sign-in: the account is disabled */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Request body too large */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not JSON */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Invalid fields (see `errors`) */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Rate limited (see Retry-After) */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/refresh": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Exchange a refresh token for new tokens (the old one stops working) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["RefreshIn"];
+                };
+            };
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["SessionOut"];
+                    };
+                };
+                /** @description Malformed request or query */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description No token, or an expired or forged one; at sign-in: wrong credentials, code or refresh token */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description The caller's role may not do this; at sign-in: the account is disabled */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Request body too large */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not JSON */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Invalid fields (see `errors`) */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Rate limited (see Retry-After) */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/logout": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Sign out: the refresh token and its family stop working */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["RefreshIn"];
+                };
+            };
+            responses: {
+                /** @description OK */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Malformed request or query */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Request body too large */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not JSON */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Invalid fields (see `errors`) */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Rate limited (see Retry-After) */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The caller's own account (404 for a token no account issued, e.g. from `minqing token`)
+         * @description Roles: resident, grid_member, community_admin, unit_handler, bureau_handler, district_admin, deputy
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["AccountOut"];
+                    };
+                };
+                /** @description No token, or an expired or forged one; at sign-in: wrong credentials, code or refresh token */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description The caller's role may not do this; at sign-in: the account is disabled */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not found, or in a community the caller may not see */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Rate limited (see Retry-After) */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Opt out of (or back into) SMS about one's cases
+         * @description Roles: resident, grid_member, community_admin, unit_handler, bureau_handler, district_admin, deputy
+         */
+        patch: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["MeChange"];
+                };
+            };
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["AccountOut"];
+                    };
+                };
+                /** @description Malformed request or query */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description No token, or an expired or forged one; at sign-in: wrong credentials, code or refresh token */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description The caller's role may not do this; at sign-in: the account is disabled */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not found, or in a community the caller may not see */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Conflict: duplicate, stale version, or an Idempotency-Key reused for another request */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Request body too large */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not JSON */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Invalid fields (see `errors`) */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Rate limited (see Retry-After) */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        trace?: never;
+    };
+    "/api/v1/me/household": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A resident links their login to the household listing their phone (staff confirm if several do)
+         * @description Roles: resident
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["HouseholdRequest"];
+                };
+            };
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["AccountOut"];
+                    };
+                };
+                /** @description Malformed request or query */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description No token, or an expired or forged one; at sign-in: wrong credentials, code or refresh token */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description The caller's role may not do this; at sign-in: the account is disabled */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not found, or in a community the caller may not see */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Conflict: duplicate, stale version, or an Idempotency-Key reused for another request */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Request body too large */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not JSON */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Invalid fields (see `errors`) */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Rate limited (see Retry-After) */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/accounts/{account_id}/household": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Confirm which of the households listing a resident's phone is theirs
+         * @description Roles: community_admin, district_admin
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: {
+                    "Idempotency-Key"?: string;
+                };
+                path: {
+                    account_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["HouseholdConfirm"];
+                };
+            };
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["AccountOut"];
+                    };
+                };
+                /** @description Malformed request or query */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description No token, or an expired or forged one; at sign-in: wrong credentials, code or refresh token */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description The caller's role may not do this; at sign-in: the account is disabled */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not found, or in a community the caller may not see */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Conflict: duplicate, stale version, or an Idempotency-Key reused for another request */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Request body too large */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Request line (the path and query) longer than 8 KB */
+                414: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Not JSON */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Invalid fields (see `errors`) */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Rate limited (see Retry-After) */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/password": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Change one's own password (other sign-ins end)
+         * @description Roles: resident, grid_member, community_admin, unit_handler, bureau_handler, district_admin, deputy
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["PasswordChangeIn"];
+                };
+            };
+            responses: {
+                /** @description OK */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Malformed request or query */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description No token, or an expired or forged one; at sign-in: wrong credentials, code or refresh token */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description The caller's role may not do this; at sign-in: the account is disabled */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not found, or in a community the caller may not see */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Conflict: duplicate, stale version, or an Idempotency-Key reused for another request */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Request body too large */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not JSON */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Invalid fields (see `errors`) */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Rate limited (see Retry-After) */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/accounts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The accounts the caller manages
+         * @description Roles: community_admin, district_admin
+         */
+        get: {
+            parameters: {
+                query?: {
+                    community?: string | null;
+                    role?: "resident" | "grid_member" | "community_admin" | "unit_handler" | "bureau_handler" | "district_admin" | "deputy" | null;
+                    disabled?: boolean | null;
+                    household_pending?: boolean | null;
+                    q?: string | null;
+                    limit?: number;
+                    cursor?: string | null;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["AccountPage"];
+                    };
+                };
+                /** @description Malformed request or query */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description No token, or an expired or forged one; at sign-in: wrong credentials, code or refresh token */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description The caller's role may not do this; at sign-in: the account is disabled */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not found, or in a community the caller may not see */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Request line (the path and query) longer than 8 KB */
+                414: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Invalid fields (see `errors`) */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Rate limited (see Retry-After) */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        /**
+         * Create a staff account (a generated password is shown once)
+         * @description Roles: community_admin, district_admin
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: {
+                    "Idempotency-Key"?: string;
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["AccountIn"];
+                };
+            };
+            responses: {
+                /** @description OK */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["CreatedAccountOut"];
+                    };
+                };
+                /** @description Malformed request or query */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description No token, or an expired or forged one; at sign-in: wrong credentials, code or refresh token */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description The caller's role may not do this; at sign-in: the account is disabled */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not found, or in a community the caller may not see */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Conflict: duplicate, stale version, or an Idempotency-Key reused for another request */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Request body too large */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not JSON */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Invalid fields (see `errors`) */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Rate limited (see Retry-After) */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/accounts/{account_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One account
+         * @description Roles: community_admin, district_admin
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    account_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["AccountOut"];
+                    };
+                };
+                /** @description No token, or an expired or forged one; at sign-in: wrong credentials, code or refresh token */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description The caller's role may not do this; at sign-in: the account is disabled */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not found, or in a community the caller may not see */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Request line (the path and query) longer than 8 KB */
+                414: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Rate limited (see Retry-After) */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Change an account (its sign-ins end when its claims change)
+         * @description Roles: community_admin, district_admin
+         */
+        patch: {
+            parameters: {
+                query?: never;
+                header?: {
+                    "Idempotency-Key"?: string;
+                };
+                path: {
+                    account_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["AccountChange"];
+                };
+            };
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["AccountOut"];
+                    };
+                };
+                /** @description Malformed request or query */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description No token, or an expired or forged one; at sign-in: wrong credentials, code or refresh token */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description The caller's role may not do this; at sign-in: the account is disabled */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not found, or in a community the caller may not see */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Conflict: duplicate, stale version, or an Idempotency-Key reused for another request */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Request body too large */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Request line (the path and query) longer than 8 KB */
+                414: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Not JSON */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Invalid fields (see `errors`) */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Rate limited (see Retry-After) */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        trace?: never;
+    };
+    "/api/v1/accounts/{account_id}/reset-password": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Set a new password (generated and shown once if none is given); it must be changed at sign-in
+         * @description Roles: community_admin, district_admin
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: {
+                    "Idempotency-Key"?: string;
+                };
+                path: {
+                    account_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["PasswordResetIn"];
+                };
+            };
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["CreatedAccountOut"];
+                    };
+                };
+                /** @description Malformed request or query */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description No token, or an expired or forged one; at sign-in: wrong credentials, code or refresh token */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description The caller's role may not do this; at sign-in: the account is disabled */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not found, or in a community the caller may not see */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Conflict: duplicate, stale version, or an Idempotency-Key reused for another request */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Request body too large */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Request line (the path and query) longer than 8 KB */
+                414: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Not JSON */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Invalid fields (see `errors`) */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Rate limited (see Retry-After) */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/accounts/{account_id}/disable": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Disable an account (never deleted); its sign-ins end
+         * @description Roles: community_admin, district_admin
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: {
+                    "Idempotency-Key"?: string;
+                };
+                path: {
+                    account_id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["DisableIn"];
+                };
+            };
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["AccountOut"];
+                    };
+                };
+                /** @description Malformed request or query */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description No token, or an expired or forged one; at sign-in: wrong credentials, code or refresh token */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description The caller's role may not do this; at sign-in: the account is disabled */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not found, or in a community the caller may not see */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Conflict: duplicate, stale version, or an Idempotency-Key reused for another request */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Request body too large */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Request line (the path and query) longer than 8 KB */
+                414: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Not JSON */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Invalid fields (see `errors`) */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Rate limited (see Retry-After) */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/cases/{case_id}/replies": {
         parameters: {
             query?: never;
@@ -52,7 +1784,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description No token, or an expired or forged one */
+                /** @description No token, or an expired or forged one; at sign-in: wrong credentials, code or refresh token */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -61,7 +1793,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description The caller's role may not do this */
+                /** @description The caller's role may not do this; at sign-in: the account is disabled */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -187,7 +1919,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description No token, or an expired or forged one */
+                /** @description No token, or an expired or forged one; at sign-in: wrong credentials, code or refresh token */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -196,7 +1928,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description The caller's role may not do this */
+                /** @description The caller's role may not do this; at sign-in: the account is disabled */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -305,7 +2037,7 @@ export interface paths {
                         "application/json": components["schemas"]["FeedbackOut"];
                     };
                 };
-                /** @description No token, or an expired or forged one */
+                /** @description No token, or an expired or forged one; at sign-in: wrong credentials, code or refresh token */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -314,7 +2046,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description The caller's role may not do this */
+                /** @description The caller's role may not do this; at sign-in: the account is disabled */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -401,7 +2133,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description No token, or an expired or forged one */
+                /** @description No token, or an expired or forged one; at sign-in: wrong credentials, code or refresh token */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -410,7 +2142,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description The caller's role may not do this */
+                /** @description The caller's role may not do this; at sign-in: the account is disabled */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -504,7 +2236,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description No token, or an expired or forged one */
+                /** @description No token, or an expired or forged one; at sign-in: wrong credentials, code or refresh token */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -513,7 +2245,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description The caller's role may not do this */
+                /** @description The caller's role may not do this; at sign-in: the account is disabled */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -574,8 +2306,8 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Supervision records (open, overdue, by kind or target)
-         * @description Roles: grid_member, community_admin, district_admin
+         * Supervision records (open, overdue, by kind or target); a deputy sees the records they made
+         * @description Roles: grid_member, community_admin, district_admin, deputy
          */
         get: {
             parameters: {
@@ -613,7 +2345,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description No token, or an expired or forged one */
+                /** @description No token, or an expired or forged one; at sign-in: wrong credentials, code or refresh token */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -622,7 +2354,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description The caller's role may not do this */
+                /** @description The caller's role may not do this; at sign-in: the account is disabled */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -705,7 +2437,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description No token, or an expired or forged one */
+                /** @description No token, or an expired or forged one; at sign-in: wrong credentials, code or refresh token */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -714,7 +2446,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description The caller's role may not do this */
+                /** @description The caller's role may not do this; at sign-in: the account is disabled */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -833,7 +2565,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description No token, or an expired or forged one */
+                /** @description No token, or an expired or forged one; at sign-in: wrong credentials, code or refresh token */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -842,7 +2574,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description The caller's role may not do this */
+                /** @description The caller's role may not do this; at sign-in: the account is disabled */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -968,7 +2700,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description No token, or an expired or forged one */
+                /** @description No token, or an expired or forged one; at sign-in: wrong credentials, code or refresh token */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -977,7 +2709,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description The caller's role may not do this */
+                /** @description The caller's role may not do this; at sign-in: the account is disabled */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -1100,7 +2832,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description No token, or an expired or forged one */
+                /** @description No token, or an expired or forged one; at sign-in: wrong credentials, code or refresh token */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -1109,7 +2841,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description The caller's role may not do this */
+                /** @description The caller's role may not do this; at sign-in: the account is disabled */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -1192,7 +2924,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description No token, or an expired or forged one */
+                /** @description No token, or an expired or forged one; at sign-in: wrong credentials, code or refresh token */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -1201,7 +2933,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description The caller's role may not do this */
+                /** @description The caller's role may not do this; at sign-in: the account is disabled */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -1303,7 +3035,7 @@ export interface paths {
                         "application/json": components["schemas"]["CoverageOut"];
                     };
                 };
-                /** @description No token, or an expired or forged one */
+                /** @description No token, or an expired or forged one; at sign-in: wrong credentials, code or refresh token */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -1312,7 +3044,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description The caller's role may not do this */
+                /** @description The caller's role may not do this; at sign-in: the account is disabled */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -1402,7 +3134,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description No token, or an expired or forged one */
+                /** @description No token, or an expired or forged one; at sign-in: wrong credentials, code or refresh token */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -1411,7 +3143,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description The caller's role may not do this */
+                /** @description The caller's role may not do this; at sign-in: the account is disabled */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -1513,7 +3245,7 @@ export interface paths {
                         "application/json": components["schemas"]["PollOut"];
                     };
                 };
-                /** @description No token, or an expired or forged one */
+                /** @description No token, or an expired or forged one; at sign-in: wrong credentials, code or refresh token */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -1522,7 +3254,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description The caller's role may not do this */
+                /** @description The caller's role may not do this; at sign-in: the account is disabled */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -1576,8 +3308,8 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Record a household's vote (a repeat replaces it)
-         * @description Roles: grid_member, community_admin, district_admin
+         * Record a household's vote (a repeat replaces it; a resident votes for their linked household)
+         * @description Roles: grid_member, community_admin, district_admin, resident
          */
         post: {
             parameters: {
@@ -1614,7 +3346,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description No token, or an expired or forged one */
+                /** @description No token, or an expired or forged one; at sign-in: wrong credentials, code or refresh token */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -1623,7 +3355,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description The caller's role may not do this */
+                /** @description The caller's role may not do this; at sign-in: the account is disabled */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -1734,7 +3466,7 @@ export interface paths {
                         "application/json": components["schemas"]["PollOut"];
                     };
                 };
-                /** @description No token, or an expired or forged one */
+                /** @description No token, or an expired or forged one; at sign-in: wrong credentials, code or refresh token */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -1743,7 +3475,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description The caller's role may not do this */
+                /** @description The caller's role may not do this; at sign-in: the account is disabled */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -1833,7 +3565,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description No token, or an expired or forged one */
+                /** @description No token, or an expired or forged one; at sign-in: wrong credentials, code or refresh token */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -1842,7 +3574,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description The caller's role may not do this */
+                /** @description The caller's role may not do this; at sign-in: the account is disabled */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -1968,7 +3700,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description No token, or an expired or forged one */
+                /** @description No token, or an expired or forged one; at sign-in: wrong credentials, code or refresh token */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -1977,7 +3709,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description The caller's role may not do this */
+                /** @description The caller's role may not do this; at sign-in: the account is disabled */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -2103,7 +3835,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description No token, or an expired or forged one */
+                /** @description No token, or an expired or forged one; at sign-in: wrong credentials, code or refresh token */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -2112,7 +3844,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description The caller's role may not do this */
+                /** @description The caller's role may not do this; at sign-in: the account is disabled */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -2238,7 +3970,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description No token, or an expired or forged one */
+                /** @description No token, or an expired or forged one; at sign-in: wrong credentials, code or refresh token */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -2247,7 +3979,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description The caller's role may not do this */
+                /** @description The caller's role may not do this; at sign-in: the account is disabled */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -2373,7 +4105,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description No token, or an expired or forged one */
+                /** @description No token, or an expired or forged one; at sign-in: wrong credentials, code or refresh token */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -2382,7 +4114,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description The caller's role may not do this */
+                /** @description The caller's role may not do this; at sign-in: the account is disabled */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -2508,7 +4240,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description No token, or an expired or forged one */
+                /** @description No token, or an expired or forged one; at sign-in: wrong credentials, code or refresh token */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -2517,7 +4249,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description The caller's role may not do this */
+                /** @description The caller's role may not do this; at sign-in: the account is disabled */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -2643,7 +4375,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description No token, or an expired or forged one */
+                /** @description No token, or an expired or forged one; at sign-in: wrong credentials, code or refresh token */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -2652,7 +4384,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description The caller's role may not do this */
+                /** @description The caller's role may not do this; at sign-in: the account is disabled */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -2735,7 +4467,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description No token, or an expired or forged one */
+                /** @description No token, or an expired or forged one; at sign-in: wrong credentials, code or refresh token */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -2744,7 +4476,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description The caller's role may not do this */
+                /** @description The caller's role may not do this; at sign-in: the account is disabled */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -2846,7 +4578,7 @@ export interface paths {
                         "application/json": components["schemas"]["PartyMemberOut"];
                     };
                 };
-                /** @description No token, or an expired or forged one */
+                /** @description No token, or an expired or forged one; at sign-in: wrong credentials, code or refresh token */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -2855,7 +4587,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description The caller's role may not do this */
+                /** @description The caller's role may not do this; at sign-in: the account is disabled */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -2935,7 +4667,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description No token, or an expired or forged one */
+                /** @description No token, or an expired or forged one; at sign-in: wrong credentials, code or refresh token */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -2944,7 +4676,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description The caller's role may not do this */
+                /** @description The caller's role may not do this; at sign-in: the account is disabled */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -3062,7 +4794,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description No token, or an expired or forged one */
+                /** @description No token, or an expired or forged one; at sign-in: wrong credentials, code or refresh token */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -3071,7 +4803,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description The caller's role may not do this */
+                /** @description The caller's role may not do this; at sign-in: the account is disabled */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -3172,7 +4904,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description No token, or an expired or forged one */
+                /** @description No token, or an expired or forged one; at sign-in: wrong credentials, code or refresh token */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -3181,7 +4913,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description The caller's role may not do this */
+                /** @description The caller's role may not do this; at sign-in: the account is disabled */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -3304,7 +5036,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description No token, or an expired or forged one */
+                /** @description No token, or an expired or forged one; at sign-in: wrong credentials, code or refresh token */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -3313,7 +5045,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description The caller's role may not do this */
+                /** @description The caller's role may not do this; at sign-in: the account is disabled */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -3406,7 +5138,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description No token, or an expired or forged one */
+                /** @description No token, or an expired or forged one; at sign-in: wrong credentials, code or refresh token */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -3415,7 +5147,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description The caller's role may not do this */
+                /** @description The caller's role may not do this; at sign-in: the account is disabled */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -3498,7 +5230,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description No token, or an expired or forged one */
+                /** @description No token, or an expired or forged one; at sign-in: wrong credentials, code or refresh token */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -3507,7 +5239,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description The caller's role may not do this */
+                /** @description The caller's role may not do this; at sign-in: the account is disabled */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -3610,7 +5342,7 @@ export interface paths {
                         "application/json": components["schemas"]["PointRuleOut"];
                     };
                 };
-                /** @description No token, or an expired or forged one */
+                /** @description No token, or an expired or forged one; at sign-in: wrong credentials, code or refresh token */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -3619,7 +5351,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description The caller's role may not do this */
+                /** @description The caller's role may not do this; at sign-in: the account is disabled */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -3700,7 +5432,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description No token, or an expired or forged one */
+                /** @description No token, or an expired or forged one; at sign-in: wrong credentials, code or refresh token */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -3709,7 +5441,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description The caller's role may not do this */
+                /** @description The caller's role may not do this; at sign-in: the account is disabled */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -3827,7 +5559,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description No token, or an expired or forged one */
+                /** @description No token, or an expired or forged one; at sign-in: wrong credentials, code or refresh token */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -3836,7 +5568,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description The caller's role may not do this */
+                /** @description The caller's role may not do this; at sign-in: the account is disabled */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -3919,7 +5651,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description No token, or an expired or forged one */
+                /** @description No token, or an expired or forged one; at sign-in: wrong credentials, code or refresh token */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -3928,7 +5660,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description The caller's role may not do this */
+                /** @description The caller's role may not do this; at sign-in: the account is disabled */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -4030,7 +5762,7 @@ export interface paths {
                         "application/json": components["schemas"]["ActivityOut"];
                     };
                 };
-                /** @description No token, or an expired or forged one */
+                /** @description No token, or an expired or forged one; at sign-in: wrong credentials, code or refresh token */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -4039,7 +5771,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description The caller's role may not do this */
+                /** @description The caller's role may not do this; at sign-in: the account is disabled */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -4127,7 +5859,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description No token, or an expired or forged one */
+                /** @description No token, or an expired or forged one; at sign-in: wrong credentials, code or refresh token */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -4136,7 +5868,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description The caller's role may not do this */
+                /** @description The caller's role may not do this; at sign-in: the account is disabled */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -4237,7 +5969,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description No token, or an expired or forged one */
+                /** @description No token, or an expired or forged one; at sign-in: wrong credentials, code or refresh token */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -4246,7 +5978,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description The caller's role may not do this */
+                /** @description The caller's role may not do this; at sign-in: the account is disabled */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -4365,7 +6097,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description No token, or an expired or forged one */
+                /** @description No token, or an expired or forged one; at sign-in: wrong credentials, code or refresh token */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -4374,7 +6106,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description The caller's role may not do this */
+                /** @description The caller's role may not do this; at sign-in: the account is disabled */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -4457,7 +6189,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description No token, or an expired or forged one */
+                /** @description No token, or an expired or forged one; at sign-in: wrong credentials, code or refresh token */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -4466,7 +6198,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description The caller's role may not do this */
+                /** @description The caller's role may not do this; at sign-in: the account is disabled */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -4589,7 +6321,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description No token, or an expired or forged one */
+                /** @description No token, or an expired or forged one; at sign-in: wrong credentials, code or refresh token */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -4598,7 +6330,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description The caller's role may not do this */
+                /** @description The caller's role may not do this; at sign-in: the account is disabled */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -4716,7 +6448,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description No token, or an expired or forged one */
+                /** @description No token, or an expired or forged one; at sign-in: wrong credentials, code or refresh token */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -4725,7 +6457,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description The caller's role may not do this */
+                /** @description The caller's role may not do this; at sign-in: the account is disabled */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -4808,7 +6540,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description No token, or an expired or forged one */
+                /** @description No token, or an expired or forged one; at sign-in: wrong credentials, code or refresh token */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -4817,7 +6549,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description The caller's role may not do this */
+                /** @description The caller's role may not do this; at sign-in: the account is disabled */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -4936,7 +6668,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description No token, or an expired or forged one */
+                /** @description No token, or an expired or forged one; at sign-in: wrong credentials, code or refresh token */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -4945,7 +6677,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description The caller's role may not do this */
+                /** @description The caller's role may not do this; at sign-in: the account is disabled */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -5071,7 +6803,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description No token, or an expired or forged one */
+                /** @description No token, or an expired or forged one; at sign-in: wrong credentials, code or refresh token */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -5080,7 +6812,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description The caller's role may not do this */
+                /** @description The caller's role may not do this; at sign-in: the account is disabled */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -5201,7 +6933,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description No token, or an expired or forged one */
+                /** @description No token, or an expired or forged one; at sign-in: wrong credentials, code or refresh token */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -5210,7 +6942,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description The caller's role may not do this */
+                /** @description The caller's role may not do this; at sign-in: the account is disabled */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -5303,7 +7035,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description No token, or an expired or forged one */
+                /** @description No token, or an expired or forged one; at sign-in: wrong credentials, code or refresh token */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -5312,7 +7044,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description The caller's role may not do this */
+                /** @description The caller's role may not do this; at sign-in: the account is disabled */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -5394,7 +7126,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description No token, or an expired or forged one */
+                /** @description No token, or an expired or forged one; at sign-in: wrong credentials, code or refresh token */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -5403,7 +7135,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description The caller's role may not do this */
+                /** @description The caller's role may not do this; at sign-in: the account is disabled */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -5518,7 +7250,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description No token, or an expired or forged one */
+                /** @description No token, or an expired or forged one; at sign-in: wrong credentials, code or refresh token */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -5527,7 +7259,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description The caller's role may not do this */
+                /** @description The caller's role may not do this; at sign-in: the account is disabled */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -5612,7 +7344,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description No token, or an expired or forged one */
+                /** @description No token, or an expired or forged one; at sign-in: wrong credentials, code or refresh token */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -5621,7 +7353,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description The caller's role may not do this */
+                /** @description The caller's role may not do this; at sign-in: the account is disabled */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -5742,7 +7474,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description No token, or an expired or forged one */
+                /** @description No token, or an expired or forged one; at sign-in: wrong credentials, code or refresh token */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -5751,7 +7483,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description The caller's role may not do this */
+                /** @description The caller's role may not do this; at sign-in: the account is disabled */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -5836,7 +7568,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description No token, or an expired or forged one */
+                /** @description No token, or an expired or forged one; at sign-in: wrong credentials, code or refresh token */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -5845,7 +7577,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description The caller's role may not do this */
+                /** @description The caller's role may not do this; at sign-in: the account is disabled */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -5966,7 +7698,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description No token, or an expired or forged one */
+                /** @description No token, or an expired or forged one; at sign-in: wrong credentials, code or refresh token */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -5975,7 +7707,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description The caller's role may not do this */
+                /** @description The caller's role may not do this; at sign-in: the account is disabled */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -6060,7 +7792,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description No token, or an expired or forged one */
+                /** @description No token, or an expired or forged one; at sign-in: wrong credentials, code or refresh token */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -6069,7 +7801,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description The caller's role may not do this */
+                /** @description The caller's role may not do this; at sign-in: the account is disabled */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -6195,7 +7927,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description No token, or an expired or forged one */
+                /** @description No token, or an expired or forged one; at sign-in: wrong credentials, code or refresh token */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -6204,7 +7936,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description The caller's role may not do this */
+                /** @description The caller's role may not do this; at sign-in: the account is disabled */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -6292,7 +8024,7 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Assign or reassign a handler
+         * Assign or reassign a handler (reassigning needs a reason)
          * @description Roles: grid_member, community_admin, district_admin
          */
         post: {
@@ -6330,7 +8062,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description No token, or an expired or forged one */
+                /** @description No token, or an expired or forged one; at sign-in: wrong credentials, code or refresh token */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -6339,7 +8071,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description The caller's role may not do this */
+                /** @description The caller's role may not do this; at sign-in: the account is disabled */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -6427,7 +8159,7 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Return a case to the community's pool
+         * Return a case to the community's pool, with a reason
          * @description Roles: grid_member, community_admin, district_admin
          */
         post: {
@@ -6443,7 +8175,7 @@ export interface paths {
             };
             requestBody: {
                 content: {
-                    "application/json": components["schemas"]["Action"];
+                    "application/json": components["schemas"]["ReturnIn"];
                 };
             };
             responses: {
@@ -6465,7 +8197,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description No token, or an expired or forged one */
+                /** @description No token, or an expired or forged one; at sign-in: wrong credentials, code or refresh token */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -6474,7 +8206,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description The caller's role may not do this */
+                /** @description The caller's role may not do this; at sign-in: the account is disabled */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -6600,7 +8332,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description No token, or an expired or forged one */
+                /** @description No token, or an expired or forged one; at sign-in: wrong credentials, code or refresh token */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -6609,7 +8341,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description The caller's role may not do this */
+                /** @description The caller's role may not do this; at sign-in: the account is disabled */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -6735,7 +8467,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description No token, or an expired or forged one */
+                /** @description No token, or an expired or forged one; at sign-in: wrong credentials, code or refresh token */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -6744,7 +8476,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description The caller's role may not do this */
+                /** @description The caller's role may not do this; at sign-in: the account is disabled */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -6870,7 +8602,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description No token, or an expired or forged one */
+                /** @description No token, or an expired or forged one; at sign-in: wrong credentials, code or refresh token */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -6879,7 +8611,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description The caller's role may not do this */
+                /** @description The caller's role may not do this; at sign-in: the account is disabled */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -7005,7 +8737,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description No token, or an expired or forged one */
+                /** @description No token, or an expired or forged one; at sign-in: wrong credentials, code or refresh token */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -7014,7 +8746,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description The caller's role may not do this */
+                /** @description The caller's role may not do this; at sign-in: the account is disabled */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -7140,7 +8872,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description No token, or an expired or forged one */
+                /** @description No token, or an expired or forged one; at sign-in: wrong credentials, code or refresh token */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -7149,7 +8881,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description The caller's role may not do this */
+                /** @description The caller's role may not do this; at sign-in: the account is disabled */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -7275,7 +9007,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description No token, or an expired or forged one */
+                /** @description No token, or an expired or forged one; at sign-in: wrong credentials, code or refresh token */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -7284,7 +9016,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description The caller's role may not do this */
+                /** @description The caller's role may not do this; at sign-in: the account is disabled */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -7410,7 +9142,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description No token, or an expired or forged one */
+                /** @description No token, or an expired or forged one; at sign-in: wrong credentials, code or refresh token */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -7419,7 +9151,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description The caller's role may not do this */
+                /** @description The caller's role may not do this; at sign-in: the account is disabled */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -7545,7 +9277,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description No token, or an expired or forged one */
+                /** @description No token, or an expired or forged one; at sign-in: wrong credentials, code or refresh token */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -7554,7 +9286,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description The caller's role may not do this */
+                /** @description The caller's role may not do this; at sign-in: the account is disabled */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -7680,7 +9412,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description No token, or an expired or forged one */
+                /** @description No token, or an expired or forged one; at sign-in: wrong credentials, code or refresh token */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -7689,7 +9421,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description The caller's role may not do this */
+                /** @description The caller's role may not do this; at sign-in: the account is disabled */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -7802,7 +9534,7 @@ export interface paths {
                         "application/json": components["schemas"]["RemovedOut"];
                     };
                 };
-                /** @description No token, or an expired or forged one */
+                /** @description No token, or an expired or forged one; at sign-in: wrong credentials, code or refresh token */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -7811,7 +9543,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description The caller's role may not do this */
+                /** @description The caller's role may not do this; at sign-in: the account is disabled */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -7887,7 +9619,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description No token, or an expired or forged one */
+                /** @description No token, or an expired or forged one; at sign-in: wrong credentials, code or refresh token */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -7896,7 +9628,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description The caller's role may not do this */
+                /** @description The caller's role may not do this; at sign-in: the account is disabled */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -8005,7 +9737,7 @@ export interface paths {
                         "application/json": components["schemas"]["RemovedOut"];
                     };
                 };
-                /** @description No token, or an expired or forged one */
+                /** @description No token, or an expired or forged one; at sign-in: wrong credentials, code or refresh token */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -8014,7 +9746,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description The caller's role may not do this */
+                /** @description The caller's role may not do this; at sign-in: the account is disabled */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -8090,7 +9822,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description No token, or an expired or forged one */
+                /** @description No token, or an expired or forged one; at sign-in: wrong credentials, code or refresh token */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -8099,7 +9831,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description The caller's role may not do this */
+                /** @description The caller's role may not do this; at sign-in: the account is disabled */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -8208,7 +9940,7 @@ export interface paths {
                         "application/json": components["schemas"]["RemovedOut"];
                     };
                 };
-                /** @description No token, or an expired or forged one */
+                /** @description No token, or an expired or forged one; at sign-in: wrong credentials, code or refresh token */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -8217,7 +9949,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description The caller's role may not do this */
+                /** @description The caller's role may not do this; at sign-in: the account is disabled */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -8293,7 +10025,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description No token, or an expired or forged one */
+                /** @description No token, or an expired or forged one; at sign-in: wrong credentials, code or refresh token */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -8302,7 +10034,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description The caller's role may not do this */
+                /** @description The caller's role may not do this; at sign-in: the account is disabled */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -8407,7 +10139,7 @@ export interface paths {
                         "application/json": components["schemas"]["RoutingCaseOut"];
                     };
                 };
-                /** @description No token, or an expired or forged one */
+                /** @description No token, or an expired or forged one; at sign-in: wrong credentials, code or refresh token */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -8416,7 +10148,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description The caller's role may not do this */
+                /** @description The caller's role may not do this; at sign-in: the account is disabled */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -8505,7 +10237,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description No token, or an expired or forged one */
+                /** @description No token, or an expired or forged one; at sign-in: wrong credentials, code or refresh token */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -8514,7 +10246,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description The caller's role may not do this */
+                /** @description The caller's role may not do this; at sign-in: the account is disabled */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -8638,7 +10370,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description No token, or an expired or forged one */
+                /** @description No token, or an expired or forged one; at sign-in: wrong credentials, code or refresh token */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -8647,7 +10379,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description The caller's role may not do this */
+                /** @description The caller's role may not do this; at sign-in: the account is disabled */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -8755,7 +10487,7 @@ export interface paths {
                         "application/json": components["schemas"]["BureauListedPage"];
                     };
                 };
-                /** @description No token, or an expired or forged one */
+                /** @description No token, or an expired or forged one; at sign-in: wrong credentials, code or refresh token */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -8764,7 +10496,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description The caller's role may not do this */
+                /** @description The caller's role may not do this; at sign-in: the account is disabled */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -8822,7 +10554,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description No token, or an expired or forged one */
+                /** @description No token, or an expired or forged one; at sign-in: wrong credentials, code or refresh token */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -8831,7 +10563,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description The caller's role may not do this */
+                /** @description The caller's role may not do this; at sign-in: the account is disabled */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -8933,7 +10665,7 @@ export interface paths {
                         "application/json": components["schemas"]["DeliveryOutPage"];
                     };
                 };
-                /** @description No token, or an expired or forged one */
+                /** @description No token, or an expired or forged one; at sign-in: wrong credentials, code or refresh token */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -8942,7 +10674,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description The caller's role may not do this */
+                /** @description The caller's role may not do this; at sign-in: the account is disabled */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -8986,6 +10718,207 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/calendar/{year}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The year's days off and adjusted working days, and where they come from
+         * @description Roles: grid_member, community_admin, district_admin, unit_handler, bureau_handler
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    year: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["CalendarOut"];
+                    };
+                };
+                /** @description No token, or an expired or forged one; at sign-in: wrong credentials, code or refresh token */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description The caller's role may not do this; at sign-in: the account is disabled */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not found, or in a community the caller may not see */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Request line (the path and query) longer than 8 KB */
+                414: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Rate limited (see Retry-After) */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        /**
+         * Load the year's holiday schedule from the State Council's notice (replaces what was loaded)
+         * @description Roles: district_admin
+         */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    year: number;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["CalendarIn"];
+                };
+            };
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["CalendarOut"];
+                    };
+                };
+                /** @description Malformed request or query */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description No token, or an expired or forged one; at sign-in: wrong credentials, code or refresh token */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description The caller's role may not do this; at sign-in: the account is disabled */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not found, or in a community the caller may not see */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Conflict: duplicate, stale version, or an Idempotency-Key reused for another request */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Request body too large */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Request line (the path and query) longer than 8 KB */
+                414: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Not JSON */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Invalid fields (see `errors`) */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Rate limited (see Retry-After) */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/communities/{code}/hot-issues": {
         parameters: {
             query?: never;
@@ -9017,7 +10950,7 @@ export interface paths {
                         "application/json": components["schemas"]["HotIssueOutPage"];
                     };
                 };
-                /** @description No token, or an expired or forged one */
+                /** @description No token, or an expired or forged one; at sign-in: wrong credentials, code or refresh token */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -9026,7 +10959,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description The caller's role may not do this */
+                /** @description The caller's role may not do this; at sign-in: the account is disabled */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -9118,7 +11051,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description No token, or an expired or forged one */
+                /** @description No token, or an expired or forged one; at sign-in: wrong credentials, code or refresh token */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -9127,7 +11060,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description The caller's role may not do this */
+                /** @description The caller's role may not do this; at sign-in: the account is disabled */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -9236,7 +11169,7 @@ export interface paths {
                         "application/json": components["schemas"]["MeetingOut"];
                     };
                 };
-                /** @description No token, or an expired or forged one */
+                /** @description No token, or an expired or forged one; at sign-in: wrong credentials, code or refresh token */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -9245,7 +11178,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description The caller's role may not do this */
+                /** @description The caller's role may not do this; at sign-in: the account is disabled */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -9337,7 +11270,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description No token, or an expired or forged one */
+                /** @description No token, or an expired or forged one; at sign-in: wrong credentials, code or refresh token */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -9346,7 +11279,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description The caller's role may not do this */
+                /** @description The caller's role may not do this; at sign-in: the account is disabled */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -9455,7 +11388,7 @@ export interface paths {
                         "application/json": components["schemas"]["ProjectOut"];
                     };
                 };
-                /** @description No token, or an expired or forged one */
+                /** @description No token, or an expired or forged one; at sign-in: wrong credentials, code or refresh token */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -9464,7 +11397,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description The caller's role may not do this */
+                /** @description The caller's role may not do this; at sign-in: the account is disabled */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -9556,7 +11489,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description No token, or an expired or forged one */
+                /** @description No token, or an expired or forged one; at sign-in: wrong credentials, code or refresh token */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -9565,7 +11498,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description The caller's role may not do this */
+                /** @description The caller's role may not do this; at sign-in: the account is disabled */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -9672,7 +11605,7 @@ export interface paths {
                         "application/json": components["schemas"]["VocabularyOut"];
                     };
                 };
-                /** @description No token, or an expired or forged one */
+                /** @description No token, or an expired or forged one; at sign-in: wrong credentials, code or refresh token */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -9681,7 +11614,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description The caller's role may not do this */
+                /** @description The caller's role may not do this; at sign-in: the account is disabled */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -9738,7 +11671,7 @@ export interface paths {
                         "application/json": components["schemas"]["CommunityOutPage"];
                     };
                 };
-                /** @description No token, or an expired or forged one */
+                /** @description No token, or an expired or forged one; at sign-in: wrong credentials, code or refresh token */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -9747,7 +11680,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description The caller's role may not do this */
+                /** @description The caller's role may not do this; at sign-in: the account is disabled */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -9805,7 +11738,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description No token, or an expired or forged one */
+                /** @description No token, or an expired or forged one; at sign-in: wrong credentials, code or refresh token */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -9814,7 +11747,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description The caller's role may not do this */
+                /** @description The caller's role may not do this; at sign-in: the account is disabled */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -9936,7 +11869,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description No token, or an expired or forged one */
+                /** @description No token, or an expired or forged one; at sign-in: wrong credentials, code or refresh token */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -9945,7 +11878,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description The caller's role may not do this */
+                /** @description The caller's role may not do this; at sign-in: the account is disabled */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -10028,7 +11961,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description No token, or an expired or forged one */
+                /** @description No token, or an expired or forged one; at sign-in: wrong credentials, code or refresh token */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -10037,7 +11970,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description The caller's role may not do this */
+                /** @description The caller's role may not do this; at sign-in: the account is disabled */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -10139,7 +12072,7 @@ export interface paths {
                         "application/json": components["schemas"]["CaseDetailOut"];
                     };
                 };
-                /** @description No token, or an expired or forged one */
+                /** @description No token, or an expired or forged one; at sign-in: wrong credentials, code or refresh token */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -10148,7 +12081,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description The caller's role may not do this */
+                /** @description The caller's role may not do this; at sign-in: the account is disabled */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -10238,7 +12171,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description No token, or an expired or forged one */
+                /** @description No token, or an expired or forged one; at sign-in: wrong credentials, code or refresh token */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -10247,7 +12180,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description The caller's role may not do this */
+                /** @description The caller's role may not do this; at sign-in: the account is disabled */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -10366,7 +12299,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description No token, or an expired or forged one */
+                /** @description No token, or an expired or forged one; at sign-in: wrong credentials, code or refresh token */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -10375,7 +12308,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description The caller's role may not do this */
+                /** @description The caller's role may not do this; at sign-in: the account is disabled */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -10496,7 +12429,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description No token, or an expired or forged one */
+                /** @description No token, or an expired or forged one; at sign-in: wrong credentials, code or refresh token */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -10505,7 +12438,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description The caller's role may not do this */
+                /** @description The caller's role may not do this; at sign-in: the account is disabled */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -10590,7 +12523,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description No token, or an expired or forged one */
+                /** @description No token, or an expired or forged one; at sign-in: wrong credentials, code or refresh token */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -10599,7 +12532,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description The caller's role may not do this */
+                /** @description The caller's role may not do this; at sign-in: the account is disabled */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -10720,7 +12653,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description No token, or an expired or forged one */
+                /** @description No token, or an expired or forged one; at sign-in: wrong credentials, code or refresh token */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -10729,7 +12662,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description The caller's role may not do this */
+                /** @description The caller's role may not do this; at sign-in: the account is disabled */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -10814,7 +12747,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description No token, or an expired or forged one */
+                /** @description No token, or an expired or forged one; at sign-in: wrong credentials, code or refresh token */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -10823,7 +12756,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description The caller's role may not do this */
+                /** @description The caller's role may not do this; at sign-in: the account is disabled */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -10944,7 +12877,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description No token, or an expired or forged one */
+                /** @description No token, or an expired or forged one; at sign-in: wrong credentials, code or refresh token */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -10953,7 +12886,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description The caller's role may not do this */
+                /** @description The caller's role may not do this; at sign-in: the account is disabled */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -11038,7 +12971,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description No token, or an expired or forged one */
+                /** @description No token, or an expired or forged one; at sign-in: wrong credentials, code or refresh token */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -11047,7 +12980,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description The caller's role may not do this */
+                /** @description The caller's role may not do this; at sign-in: the account is disabled */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -11168,7 +13101,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description No token, or an expired or forged one */
+                /** @description No token, or an expired or forged one; at sign-in: wrong credentials, code or refresh token */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -11177,7 +13110,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description The caller's role may not do this */
+                /** @description The caller's role may not do this; at sign-in: the account is disabled */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -11262,7 +13195,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description No token, or an expired or forged one */
+                /** @description No token, or an expired or forged one; at sign-in: wrong credentials, code or refresh token */
                 401: {
                     headers: {
                         [name: string]: unknown;
@@ -11271,7 +13204,7 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description The caller's role may not do this */
+                /** @description The caller's role may not do this; at sign-in: the account is disabled */
                 403: {
                     headers: {
                         [name: string]: unknown;
@@ -11363,6 +13296,127 @@ export interface components {
             };
             correlation_id?: string;
         };
+        LoginIn: {
+            username: string;
+            password: string;
+        };
+        AccountOut: {
+            id: string;
+            username?: string | null;
+            display_name: string;
+            role: string;
+            communities: string[];
+            bureau?: string | null;
+            /** @description masked: 138****1234 */
+            phone?: string | null;
+            roster_id?: string | null;
+            member_id?: string | null;
+            disabled?: boolean;
+            must_change_password?: boolean;
+            sms_opt_out?: boolean;
+            household?: string | null;
+            household_community?: string | null;
+            /** @description pending (staff confirm) or confirmed */
+            household_status?: string | null;
+            household_candidates?: string[];
+        };
+        SessionOut: {
+            access_token: string;
+            token_type: string;
+            expires_in: number;
+            refresh_token: string;
+            refresh_expires_in: number;
+            account: components["schemas"]["AccountOut"];
+        };
+        CodeIn: {
+            phone: string;
+        };
+        CodeOut: {
+            expires_in: number;
+            resend_after: number;
+        };
+        VerifyIn: {
+            phone: string;
+            code: string;
+            /** @default null */
+            community: string | null;
+        };
+        RefreshIn: {
+            refresh_token: string;
+        };
+        MeChange: {
+            /** @description true: no SMS about one's cases */
+            sms_opt_out: boolean;
+        };
+        HouseholdRequest: {
+            community: string;
+        };
+        HouseholdConfirm: {
+            household: string;
+        };
+        PasswordChangeIn: {
+            current_password: string;
+            new_password: string;
+        };
+        AccountIn: {
+            username: string;
+            display_name: string;
+            /** @enum {string} */
+            role: "grid_member" | "community_admin" | "unit_handler" | "bureau_handler" | "district_admin" | "deputy";
+            communities: string[];
+            /** @default null */
+            bureau: string | null;
+            /** @default null */
+            phone: string | null;
+            /** @default null */
+            roster_id: string | null;
+            /** @default null */
+            member_id: string | null;
+            /** @default null */
+            password: string | null;
+        };
+        CreatedAccountOut: {
+            id: string;
+            username?: string | null;
+            display_name: string;
+            role: string;
+            communities: string[];
+            bureau?: string | null;
+            /** @description masked: 138****1234 */
+            phone?: string | null;
+            roster_id?: string | null;
+            member_id?: string | null;
+            disabled?: boolean;
+            must_change_password?: boolean;
+            sms_opt_out?: boolean;
+            household?: string | null;
+            household_community?: string | null;
+            /** @description pending (staff confirm) or confirmed */
+            household_status?: string | null;
+            household_candidates?: string[];
+            /** @description shown once, when staff did not choose one */
+            initial_password?: string;
+        };
+        AccountPage: {
+            items: components["schemas"]["AccountOut"][];
+            next_cursor: string | null;
+        };
+        AccountChange: {
+            display_name?: string;
+            /** @enum {string} */
+            role?: "grid_member" | "community_admin" | "unit_handler" | "bureau_handler" | "district_admin" | "deputy";
+            communities?: string[];
+            bureau?: string | null;
+            phone?: string | null;
+            roster_id?: string | null;
+            member_id?: string | null;
+            sms_opt_out?: boolean;
+        };
+        PasswordResetIn: {
+            /** @default null */
+            password: string | null;
+        };
+        DisableIn: Record<string, never>;
         Attachment: {
             name: string;
             content_type: string;
@@ -11838,7 +13892,7 @@ export interface components {
             note?: string | null;
             changed_by?: string;
             /** Format: date-time */
-            valid_from?: string;
+            valid_from?: string | null;
             history?: {
                 [key: string]: unknown;
             }[];
@@ -12112,6 +14166,7 @@ export interface components {
             bureau?: string | null;
             supervision_level?: number;
             version?: number;
+            /** @description what the caller may call on the case now, as the path after /api/v1/cases/{id}/ (e.g. request-supplement, bureau/accept) */
             allowed_actions?: string[];
         };
         AssignIn: {
@@ -12125,6 +14180,11 @@ export interface components {
              * @enum {string}
              */
             handler_kind: "member" | "unit" | "grid_leader";
+        };
+        ReturnIn: {
+            reason: string;
+            /** @default null */
+            version: number | null;
         };
         Action: {
             /** @default null */
@@ -12303,6 +14363,48 @@ export interface components {
         DeliveryOutPage: {
             items?: components["schemas"]["DeliveryOut"][];
             next_cursor?: string | null;
+        };
+        CalendarSpan: {
+            name: string;
+            /** Format: date */
+            from: string;
+            /**
+             * Format: date
+             * @default null
+             */
+            to: string | null;
+        };
+        CalendarIn: {
+            /**
+             * @description the notice it comes from, e.g. 国办发明电〔2026〕N号
+             * @default null
+             */
+            notice: string | null;
+            holidays: components["schemas"]["CalendarSpan"][];
+            /** @description adjusted working days (调休上班): Saturdays and Sundays that are worked */
+            workdays?: components["schemas"]["CalendarSpan"][];
+        };
+        CalendarDayOut: {
+            /** Format: date */
+            date?: string;
+            /** @description holiday (a day off) or workday (an adjusted working day, 调休上班) */
+            kind?: string;
+            name?: string;
+            /** @description official (loaded notice), library (chinesecalendar) or statutory */
+            source?: string;
+            /** @description one of the days off 《全国年节及纪念日放假办法》 fixes */
+            fixed_by_law?: boolean;
+        };
+        CalendarOut: {
+            year?: number;
+            /** @description official, library or statutory (the law's holidays only) */
+            source?: string;
+            notice?: string | null;
+            loaded_by?: string | null;
+            /** Format: date-time */
+            loaded_at?: string | null;
+            days?: components["schemas"]["CalendarDayOut"][];
+            warnings?: string[];
         };
         HotIssueOut: {
             id?: string;
