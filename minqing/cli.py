@@ -31,8 +31,17 @@ RUN_ORDER = ("intake", "routing", "feedback", "points", "gateway")
 def cmd_token(args) -> int:
     from gateway.auth import mint
 
-    communities = args.community or ["*"]
-    print(mint(settings.jwt_secret(), args.sub or f"{args.role}-cli", args.role, communities, args.hours, args.bureau))
+    # only a district admin is district-wide by default; any other role names its communities
+    communities = args.community or (["*"] if args.role == "district_admin" else [])
+    try:
+        if not communities:
+            raise ValueError(f"a {args.role} token names its communities: --community CODE (repeatable)")
+        sub = args.sub or f"{args.role}-cli"
+        token = mint(settings.jwt_secret(), sub, args.role, communities, args.hours, args.bureau)
+    except ValueError as exc:
+        print(f"minqing token: {exc}", file=sys.stderr)
+        return 2
+    print(token)
     return 0
 
 

@@ -77,6 +77,14 @@ def plan(
     return visits
 
 
+def check_case(session: Session, case_id: str | None, community: str) -> None:
+    """Only a case of this community (feedback's copy of it) may be visited again: a visit earns points
+    and stands in for the case's planned return visit."""
+    case = session.get(FeedbackCase, case_id) if case_id else None
+    if case_id and (case is None or case.community != community):
+        raise InvalidInput(f"no case {case_id!r} in community {community!r}", {"for_case": ["no such case"]})
+
+
 def record(session: Session, data: dict, actor: dict, now: datetime, register_case) -> Visit:
     """Record a visit done (a planned one, or one not planned); `register_case(payload)` → case dict."""
     if data.get("visit_id"):
@@ -86,6 +94,7 @@ def record(session: Session, data: dict, actor: dict, now: datetime, register_ca
         if visit.status != "planned":
             raise Conflict(f"this visit is already {visit.status}")
     else:
+        check_case(session, data.get("for_case"), data["community"])
         visit = Visit(
             id=uuid.uuid4().hex,
             community=data["community"],

@@ -194,6 +194,8 @@ class RoutingService(ServiceBase):
                 workflow.authorize_bureau(case, scope)
             else:
                 self._in_scope(scope, case.community)
+            if scope["role"] == "unit_handler" and case.handler_id != scope["sub"]:
+                raise NotFound(f"case {case_id!r} not found")  # another unit's case, as intake's ledger says
             return case_view(case)
 
     # --- joint meetings and claims ------------------------------------------------------------------

@@ -1,0 +1,61 @@
+"""The outside probe's findings (issue 12), each as it was seen: a caller doing what its role may not."""
+
+import pytest
+from helpers import Api, case_body, wait_for
+
+
+@pytest.fixture
+def unit_case(directory, token):
+    """A case of maxian assigned to the resident unit `maxian-league`, and a token of another unit."""
+    api = directory
+    for unit in ({"id": "maxian-league", "name": "共青团马尾区委"}, {"id": "maxian-school", "name": "马限小学"}):
+        assert api.post("/api/v1/communities/maxian/roster/units", unit).status_code == 201
+    case = api.post("/api/v1/cases", case_body()).json()
+    wait_for(lambda: api.get(f"/api/v1/cases/{case['id']}/routing").status_code == 200)
+    classified = api.post(
+        f"/api/v1/cases/{case['id']}/classify", {"handling_type": "immediate", "reason": "即办", "version": 1}
+    )
+    assert classified.status_code == 200, classified.text
+    assigned = api.post(
+        f"/api/v1/cases/{case['id']}/assign",
+        {"handler": "maxian-league", "handler_kind": "unit", "reason": "团区委负责", "version": 2},
+    )
+    assert assigned.status_code == 200, assigned.text
+    own = Api(api.base, token("unit_handler", ["maxian"], sub="maxian-league"))
+    other = Api(api.base, token("unit_handler", ["maxian"], sub="maxian-school"))
+    version = assigned.json()["version"]
+    for step, body in (("accept", {}), ("start", {}), ("resolve", {"summary": "已组织志愿者处理"})):
+        done = own.post(f"/api/v1/cases/{case['id']}/{step}", {"reason": step, "version": version, **body})
+        assert done.status_code == 200, done.text
+        version = done.json()["version"]
+    wait_for(lambda: api.get(f"/api/v1/cases/{case['id']}").json()["status"] == "resolved")
+    return api, own, other, case["id"]
+
+
+def test_a_unit_handler_neither_reads_nor_answers_another_units_case(unit_case):
+    api, own, other, case_id = unit_case
+    assert other.get(f"/api/v1/cases/{case_id}").status_code == 404  # the ledger already said so
+    assert other.get(f"/api/v1/cases/{case_id}/routing").status_code == 404
+    assert other.get(f"/api/v1/cases/{case_id}/feedback").status_code == 404
+    reply = {"method": "hotline_callback", "content": "已联系物业处理"}
+    refused = other.post(f"/api/v1/cases/{case_id}/replies", reply, headers={"Idempotency-Key": "r-1"})
+    assert refused.status_code == 404, refused.text
+    assert api.get(f"/api/v1/cases/{case_id}/feedback").json()["replies"] == []
+    # the unit the case is assigned to still may
+    assert own.get(f"/api/v1/cases/{case_id}/routing").status_code == 200
+    assert own.post(f"/api/v1/cases/{case_id}/replies", reply).status_code == 201
+
+
+def test_a_return_visit_names_a_case_of_its_community(directory, token):
+    api = directory
+    other = api.post("/api/v1/cases", case_body(community="luoxing", location={"building": "luoxing-b01"})).json()
+    wait_for(lambda: api.get(f"/api/v1/cases/{other['id']}/feedback").status_code == 200)
+    for for_case in (other["id"], "0" * 32):
+        visit = {"community": "maxian", "kind": "return", "for_case": for_case, "notes": "回访"}
+        refused = api.post("/api/v1/visits", visit)
+        assert refused.status_code == 422 and "for_case" in refused.json()["errors"], refused.text
+    assert api.get("/api/v1/visits", params={"community": "maxian", "kind": "return"}).json()["items"] == []
+    own = api.post("/api/v1/cases", case_body()).json()
+    wait_for(lambda: api.get(f"/api/v1/cases/{own['id']}/feedback").status_code == 200)
+    visit = {"community": "maxian", "kind": "return", "for_case": own["id"], "notes": "回访"}
+    assert api.post("/api/v1/visits", visit).status_code == 201
