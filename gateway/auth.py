@@ -118,5 +118,18 @@ def mask(principal: Principal, item: dict) -> dict:
         if key in item:
             item[key] = mask_phone(item[key])
     if "room" in item:
+        # a household's code is its building, unit and room: masked with the room, or it gives the room away
+        if isinstance(item.get("code"), str):
+            item["code"] = mask_household(item["code"], item["room"])
         item["room"] = "***"
+    if isinstance(item.get("household"), str):
+        item["household"] = mask_household(item["household"])
     return item
+
+
+def mask_household(code: str, room: str | None = None) -> str:
+    """`maxian-b01-1-0101` → `maxian-b01-1-***`: the room (the code's last part) hidden, the building kept."""
+    if room and code.endswith(room):
+        return code[: -len(room)] + "***"
+    head, sep, _ = code.rpartition("-")
+    return head + sep + "***" if sep else mask_numbers(code)

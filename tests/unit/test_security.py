@@ -9,7 +9,7 @@ import jwt
 import pytest
 from openpyxl import load_workbook
 
-from gateway.auth import AuthError, TokenVerifier, mint
+from gateway.auth import AuthError, Principal, TokenVerifier, mask, mint
 from minqing import cells
 from minqing.cli import main
 from services.feedback import report
@@ -132,3 +132,13 @@ def test_every_export_writes_through_the_shared_helper():
         by_hand = re.search(r"\w+\.append\(\[|\.cell\([^)]*value=|\[\"[A-Z]+\d+\"\] =|\.value =", source)
         assert by_hand is None, f"{path} writes a cell by hand: {by_hand.group(0)}"
     assert {"report.py", "reports.py"} <= set(exporters)
+
+
+# --- masking: a household's code gives its room away ------------------------------------------------
+def test_a_household_code_is_masked_with_its_room():
+    household = {"code": "maxian-b01-1-0101", "building": "maxian-b01", "unit": "1", "room": "0101"}
+    masked = mask(Principal("u", "district_admin", ("*",)), household)
+    assert masked["room"] == "***" and masked["code"] == "maxian-b01-1-***" and "0101" not in str(masked)
+    visit = {"id": "v1", "household": "maxian-b01-1-0101", "grid": "maxian-g01"}
+    assert mask(Principal("u", "deputy", ("maxian",)), visit)["household"] == "maxian-b01-1-***"
+    assert mask(Principal("u", "grid_member", ("maxian",)), household) == household  # works them hands-on
