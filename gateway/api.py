@@ -103,9 +103,39 @@ def read_json(request: Request, max_bytes: int) -> object:
     if mimetype and mimetype != "application/json" and not mimetype.endswith("+json"):
         raise BadRequest(415, f"send application/json, not {mimetype}")
     try:
-        return json.loads(raw.decode("utf-8"))
+        value = json.loads(raw.decode("utf-8"), parse_int=_bounded_int)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise BadRequest(400, f"request body is not valid UTF-8 JSON: {exc}") from None
+    except (ValueError, RecursionError) as exc:  # a number too long, arrays nested too deep
+        raise BadRequest(400, f"request body is not JSON we accept: {str(exc) or 'nested too deep'}") from None
+    if _depth(value) > MAX_DEPTH:
+        raise BadRequest(400, f"request body is nested more than {MAX_DEPTH} levels deep")
+    return value
+
+
+# no field of the API is deeper or longer than these; a JSON bomb (a 5,000-digit integer, arrays nested
+# 50,000 deep) is refused before any parser, validator or database spends its time on it
+MAX_DEPTH = 20
+MAX_INT_DIGITS = 30
+
+
+def _bounded_int(text: str) -> int:
+    if len(text.lstrip("-")) > MAX_INT_DIGITS:
+        raise ValueError(f"an integer has more than {MAX_INT_DIGITS} digits")
+    return int(text)
+
+
+def _depth(value) -> int:
+    """How deeply containers nest (iteratively: the value may be as deep as the parser allowed)."""
+    deepest, todo = 0, [(value, 1)]
+    while todo:
+        item, depth = todo.pop()
+        if isinstance(item, dict | list):
+            deepest = max(deepest, depth)
+            if depth > MAX_DEPTH:
+                return depth
+            todo.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return deepest
 
 
 UNSTORABLE = "must not contain NUL characters or unpaired surrogates"

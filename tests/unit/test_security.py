@@ -1,6 +1,7 @@
 """Security rules that need no broker: token claims, formula-safe cells, JSON bombs, headers."""
 
 import io
+import json
 import re
 from datetime import UTC, datetime
 from pathlib import Path
@@ -8,7 +9,10 @@ from pathlib import Path
 import jwt
 import pytest
 from openpyxl import load_workbook
+from werkzeug.test import EnvironBuilder
+from werkzeug.wrappers import Request
 
+from gateway.api import BadRequest, read_json
 from gateway.auth import AuthError, Principal, TokenVerifier, mask, mint
 from minqing import cells
 from minqing.cli import main
@@ -142,3 +146,29 @@ def test_a_household_code_is_masked_with_its_room():
     visit = {"id": "v1", "household": "maxian-b01-1-0101", "grid": "maxian-g01"}
     assert mask(Principal("u", "deputy", ("maxian",)), visit)["household"] == "maxian-b01-1-***"
     assert mask(Principal("u", "grid_member", ("maxian",)), household) == household  # works them hands-on
+
+
+# --- JSON bombs -------------------------------------------------------------------------------------
+def _request(raw: bytes):
+    return Request(EnvironBuilder(method="POST", data=raw, content_type="application/json").get_environ())
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'{"limit": ' + b"9" * 5000 + b"}",
+        b'{"limit": -' + b"9" * 31 + b"}",
+        b'{"a": ' + b"[" * 50000 + b"]" * 50000 + b"}",
+        b'{"a": ' + b"[" * 500 + b"]" * 500 + b"}",
+        b'{"a": ' + b'{"b": ' * 30 + b"1" + b"}" * 30 + b"}",
+    ],
+)
+def test_json_bombs_are_400(raw):
+    with pytest.raises(BadRequest) as refused:
+        read_json(_request(raw), 10_000_000)
+    assert refused.value.status == 400
+
+
+def test_ordinary_bodies_still_parse():
+    body = {"rules": [{"category": "elevator", "keywords": ["电梯"], "committed_days": 5}], "n": -12345678901234567890}
+    assert read_json(_request(json.dumps(body).encode()), 10_000) == body
