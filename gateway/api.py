@@ -197,6 +197,8 @@ def endpoint(route: Route):
             started = time.perf_counter()
             response = self._dispatch(route, fn, request, path_args)
             response.headers["X-Correlation-Id"] = context.current() or ""
+            if route.roles is not None:  # what a token opens is someone's data: no cache may keep it
+                response.headers.setdefault("Cache-Control", "no-store")
             metrics.HTTP_REQUESTS.labels(route.method, route.path, str(response.status_code)).inc()
             metrics.HTTP_LATENCY.labels(route.method, route.path).observe(time.perf_counter() - started)
             return response

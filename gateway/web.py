@@ -23,8 +23,23 @@ class CorrelatedWebServer(WebServer):
         return {context.KEY: request.headers.get("X-Correlation-Id") or context.new_id()}
 
 
+# on every answer: no content sniffing (a JSON text is never run as a page), nothing may frame or load
+# from an answer (a page that needs more, the annual file, sets its own policy)
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
+    "Referrer-Policy": "no-referrer",
+}
+
+
 class CorrelatedHttpHandler(HttpRequestHandler):
     server = CorrelatedWebServer()
+
+    def handle_request(self, request):
+        response = super().handle_request(request)
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        return response
 
 
 http = CorrelatedHttpHandler.decorator

@@ -59,3 +59,23 @@ def test_a_return_visit_names_a_case_of_its_community(directory, token):
     wait_for(lambda: api.get(f"/api/v1/cases/{own['id']}/feedback").status_code == 200)
     visit = {"community": "maxian", "kind": "return", "for_case": own["id"], "notes": "回访"}
     assert api.post("/api/v1/visits", visit).status_code == 201
+
+
+def test_headers_and_json_bombs_over_http(directory, token):
+    api = directory
+    cases = api.get("/api/v1/cases")
+    assert cases.headers["X-Content-Type-Options"] == "nosniff"
+    assert cases.headers["Cache-Control"] == "no-store"  # residents' names and phones
+    for public in ("/healthz", "/api/v1/openapi.json", "/api/v1/no-such-thing"):
+        assert api.get(public).headers["X-Content-Type-Options"] == "nosniff"
+    member = {"community": "maxian", "name": "林志华", "branch": "第一党支部", "status": "retired", "phone": "13900002222"}
+    created = api.post("/api/v1/members", member)
+    assert created.status_code == 201, created.text
+    page = api.get(f"/api/v1/members/{created.json()['id']}/file", params={"year": 2026, "format": "html"})
+    assert page.status_code == 200 and page.headers["Content-Type"].startswith("text/html")
+    assert "default-src 'none'" in page.headers["Content-Security-Policy"]
+    assert page.headers["Cache-Control"] == "no-store"
+
+    for raw in (b'{"community": "maxian", "n": ' + b"9" * 5000 + b"}", b"[" * 50000 + b"]" * 50000):
+        bomb = api.call("POST", "/api/v1/cases", data=raw, headers={"Content-Type": "application/json"})
+        assert bomb.status_code == 400 and bomb.headers["Content-Type"].startswith("application/problem+json")
