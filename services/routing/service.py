@@ -103,13 +103,15 @@ class RoutingService(ServiceBase):
     @rpc
     @boundary(NAME)
     def add_bureau(self, payload, scope, idem=None):
-        return self._write(
-            s.BureauIn,
-            payload,
-            scope,
-            idem,
-            lambda session, data, _: s.BureauOut().dump(roster.add_bureau(session, data)),
-        )
+        created = {}
+
+        def produce(session, data, _):
+            bureau = roster.add_bureau(session, data)
+            created["webhook_secret"] = bureau.webhook_secret
+            return s.BureauOut().dump(bureau) | {"webhook_secret": None}  # what a replay of the key answers
+
+        # the secret is shown once, to the call that created it: never kept in the stored idempotent answer
+        return self._write(s.BureauIn, payload, scope, idem, produce) | created
 
     @rpc
     @boundary(NAME)

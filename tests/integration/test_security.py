@@ -1,6 +1,7 @@
 """The outside probe's findings (issue 12), each as it was seen: a caller doing what its role may not."""
 
 import pytest
+from sqlalchemy import create_engine, text
 from helpers import Api, case_body, wait_for
 
 
@@ -68,7 +69,13 @@ def test_headers_and_json_bombs_over_http(directory, token):
     assert cases.headers["Cache-Control"] == "no-store"  # residents' names and phones
     for public in ("/healthz", "/api/v1/openapi.json", "/api/v1/no-such-thing"):
         assert api.get(public).headers["X-Content-Type-Options"] == "nosniff"
-    member = {"community": "maxian", "name": "林志华", "branch": "第一党支部", "status": "retired", "phone": "13900002222"}
+    member = {
+        "community": "maxian",
+        "name": "林志华",
+        "branch": "第一党支部",
+        "status": "retired",
+        "phone": "13900002222",
+    }
     created = api.post("/api/v1/members", member)
     assert created.status_code == 201, created.text
     page = api.get(f"/api/v1/members/{created.json()['id']}/file", params={"year": 2026, "format": "html"})
@@ -79,3 +86,15 @@ def test_headers_and_json_bombs_over_http(directory, token):
     for raw in (b'{"community": "maxian", "n": ' + b"9" * 5000 + b"}", b"[" * 50000 + b"]" * 50000):
         bomb = api.call("POST", "/api/v1/cases", data=raw, headers={"Content-Type": "application/json"})
         assert bomb.status_code == 400 and bomb.headers["Content-Type"].startswith("application/problem+json")
+
+
+def test_a_bureau_secret_is_shown_once_and_never_stored_in_the_idempotent_answer(api, routing_db):
+    body = {"code": "housing", "name": "马尾区住建局", "webhook_url": "https://housing.example.gov.cn/hooks/minqing"}
+    first = api.post("/api/v1/bureaus", body, headers={"Idempotency-Key": "bureau-housing"})
+    assert first.status_code == 201 and first.json()["webhook_secret"].startswith("whsec_")
+    replay = api.post("/api/v1/bureaus", body, headers={"Idempotency-Key": "bureau-housing"})
+    assert replay.status_code == 201 and replay.json()["code"] == "housing"
+    assert replay.json()["webhook_secret"] is None
+    with create_engine(routing_db).connect() as conn:
+        stored = conn.execute(text("SELECT response FROM idempotency_keys")).scalars().all()
+    assert stored and not any(first.json()["webhook_secret"] in row for row in stored)
