@@ -6,7 +6,6 @@ import eventlet
 from kombu import Connection
 from marshmallow import Schema, fields
 from nameko.rpc import RpcProxy
-from werkzeug.wrappers import Response
 
 from gateway import openapi
 from gateway.api import Dispatcher, MinqingRoleError, Route, endpoint, json_response
@@ -14,7 +13,7 @@ from gateway.feedback_endpoints import FeedbackEndpoints
 from gateway.points_endpoints import PointsEndpoints
 from gateway.problems import problem
 from gateway.routing_endpoints import MeetingEndpoints, RoutingEndpoints
-from gateway.web import GatewaySettings, http
+from gateway.web import GatewaySettings, MetricsServer, http
 from minqing import amqp_patch, metrics  # noqa: F401  amqp_patch: survive a broker restart mid-ack
 from minqing.context import Correlation
 from minqing.vocabulary import CHANNEL_LABELS, CHANNELS, FEEDBACK_METHODS, HANDLING_TYPES, ROLES
@@ -77,6 +76,7 @@ class GatewayService(Dispatcher, RoutingEndpoints, MeetingEndpoints, FeedbackEnd
     points = RpcProxy("points")
     correlation = Correlation()
     settings = GatewaySettings()
+    metrics_server = MetricsServer()
 
     # --- operations -------------------------------------------------------------------------
     @http("GET", "/healthz")
@@ -101,11 +101,6 @@ class GatewayService(Dispatcher, RoutingEndpoints, MeetingEndpoints, FeedbackEnd
                 checks[name] = f"not ready: {exc.__class__.__name__}"
         ready = all(v == "ok" for v in checks.values())
         return json_response({"status": "ready" if ready else "not ready", "checks": checks}, 200 if ready else 503)
-
-    @http("GET", "/metrics")
-    def metrics(self, request):
-        body, content_type = metrics.exposition()
-        return Response(body, content_type=content_type)
 
     @http("GET", "/api/v1/openapi.json")
     def openapi(self, request):

@@ -239,8 +239,8 @@ def cmd_run(args) -> int:
         secret = settings.jwt_secret()
         print(f"\nMinqing is up at {url}  (API: {url}/api/v1, spec: {url}/api/v1/openapi.json)")
         print(
-            f"metrics: {url}/metrics and "
-            + ", ".join(f"http://{settings.metrics_address(s)}/metrics" for s in settings.SERVICES)
+            "metrics: "
+            + ", ".join(f"http://{settings.metrics_address(s)}/metrics" for s in ("gateway", *settings.SERVICES))
         )
         print(f"logs: {log_dir}/")
         print("\ndistrict admin token (12 h):\n" + mint(secret, "admin", "district_admin", ["*"]))

@@ -117,6 +117,7 @@ class ServiceSettings:
                 RPC_TIMEOUT=float(get("rpc_timeout", 10)),
             )
             config["WEB_SERVER_ADDRESS"] = self.http_address or gateway_address()
+            config["METRICS_ADDRESS"] = metrics_address("gateway")
         else:
             config["DUPLICATE_WINDOW_DAYS"] = int(get("duplicate_window_days"))
             config["DUPLICATE_THRESHOLD"] = float(get("duplicate_threshold"))
@@ -129,9 +130,11 @@ class ServiceSettings:
 
 
 def metrics_address(service: str) -> str:
+    """A process's internal port for /metrics (and a backend's /healthz): the gateway's is the base (9100),
+    never its public API port; each backend's is base + 1 + its place in SERVICES."""
     port = get(f"{service}_metrics_port")
     if port is None:
-        port = int(get("metrics_port_base")) + 1 + SERVICES.index(service)
+        port = int(get("metrics_port_base")) + (0 if service == "gateway" else 1 + SERVICES.index(service))
     return f"{get('http_host')}:{port}"
 
 

@@ -1,8 +1,8 @@
 """The outside probe's findings (issue 12), each as it was seen: a caller doing what its role may not."""
 
 import pytest
-from sqlalchemy import create_engine, text
 from helpers import Api, case_body, wait_for
+from sqlalchemy import create_engine, text
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from werkzeug.wrappers import Request
 
 from gateway.api import BadRequest, read_json
 from gateway.auth import AuthError, Principal, TokenVerifier, mask, mint
-from minqing import cells
+from minqing import cells, config
 from minqing.cli import main
 from services.feedback import report
 from services.points import reports
@@ -172,3 +172,12 @@ def test_json_bombs_are_400(raw):
 def test_ordinary_bodies_still_parse():
     body = {"rules": [{"category": "elevator", "keywords": ["电梯"], "committed_days": 5}], "n": -12345678901234567890}
     assert read_json(_request(json.dumps(body).encode()), 10_000) == body
+
+
+def test_the_gateways_metrics_port_is_internal_and_apart_from_the_api(monkeypatch):
+    for name in ("MINQING_CONFIG", "MINQING_GATEWAY_METRICS_PORT", "MINQING_METRICS_PORT_BASE", "MINQING_HTTP_PORT"):
+        monkeypatch.delenv(name, raising=False)
+    gateway = config.ServiceSettings("gateway", http_address="127.0.0.1:8000").nameko_config()
+    assert gateway["METRICS_ADDRESS"].endswith(":9100") and gateway["WEB_SERVER_ADDRESS"].endswith(":8000")
+    monkeypatch.setenv("MINQING_GATEWAY_METRICS_PORT", "9200")
+    assert config.metrics_address("gateway").endswith(":9200")
