@@ -21,10 +21,11 @@ from marshmallow import Schema, ValidationError
 from nameko.exceptions import RemoteError
 from werkzeug.wrappers import Request, Response
 
-from gateway.auth import AuthError, Principal, mask
+from gateway.auth import UNMASKED_ROLES, AuthError, Principal, mask
 from gateway.problems import problem
 from minqing import context, metrics
 from minqing.errors import MinqingError
+from minqing.events import make_envelope
 from services.intake.schemas import SHORT_CODE_PATTERN
 
 log = logging.getLogger(__name__)
@@ -231,6 +232,7 @@ class Dispatcher:
             if isinstance(payload, Response):
                 return payload
             if call.principal is not None:
+                self._record_personal_read(route, call, request, payload)
                 payload = masked(call.principal, payload)
             return json_response(payload, route.status)
         except BadRequest as exc:
@@ -255,6 +257,36 @@ class Dispatcher:
         except Exception:
             log.exception("%s %s failed", route.method, route.path)
             return problem(500, "internal error; quote the correlation id", correlation_id=context.current())
+
+    def _record_personal_read(self, route: Route, call: Call, request: Request, payload) -> None:
+        """Staff shown unmasked phones, addresses or rooms: an audit record, published before the answer
+        leaves (no record, no answer: a failed publish is a 503 like any broker failure)."""
+        principal = call.principal
+        if route.method != "GET" or principal.role not in AUDITED_READERS:
+            return
+        items = _items(payload)
+        subjects = [_subject(item) for item in items if _personal(item)]
+        if not subjects:
+            return
+        communities = {item.get("community") for item in items if isinstance(item.get("community"), str)}
+        data = {
+            "actor": principal.sub,
+            "role": principal.role,
+            "method": route.method,
+            "path": request.path[:300],
+            "query": call.query,
+            "subjects": subjects[:500],
+        }
+        envelope = make_envelope(
+            "personal_data.read",
+            source="gateway",
+            community=communities.pop() if len(communities) == 1 else "",
+            subject=route.path,
+            version=1,
+            data=data,
+            correlation_id=context.current(),
+        )
+        self.audit_events("personal_data.read", envelope)
 
     def _prepare(self, route: Route, request: Request, path_args: dict) -> Call:
         principal = None
@@ -301,6 +333,32 @@ class Dispatcher:
             digest = hashlib.sha256(route.method.encode() + request.path.encode() + b"\n" + raw).hexdigest()
             idem = {"key": key, "fingerprint": digest}
         return Call(principal, body, query, idem)
+
+
+# who sees personal data unmasked (gateway/auth.py) and is recorded doing so; a resident sees only their own
+AUDITED_READERS = UNMASKED_ROLES - {"resident"}
+PERSONAL_KEYS = ("phone", "contact_phone", "room")
+
+
+def _items(payload) -> list[dict]:
+    if isinstance(payload, dict) and isinstance(payload.get("items"), list):
+        payload = payload["items"]
+    items = payload if isinstance(payload, list) else [payload]
+    return [item for item in items if isinstance(item, dict)]
+
+
+def _personal(item: dict) -> bool:
+    """Whether masking (gateway/auth.py) would have hidden something of this item."""
+    reporter, location = item.get("reporter"), item.get("location")
+    return bool(
+        (isinstance(reporter, dict) and reporter.get("phone"))
+        or (isinstance(location, dict) and location.get("address"))
+        or any(item.get(key) for key in PERSONAL_KEYS)
+    )
+
+
+def _subject(item: dict) -> str:
+    return str(item.get("id") or item.get("code") or item.get("reference") or "?")[:120]
 
 
 class _RateLimited(MinqingError):

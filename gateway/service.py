@@ -5,10 +5,12 @@ from __future__ import annotations
 import eventlet
 from kombu import Connection
 from marshmallow import Schema, fields
+from nameko.events import EventDispatcher
 from nameko.rpc import RpcProxy
 
 from gateway import openapi
 from gateway.api import Dispatcher, MinqingRoleError, Route, endpoint, json_response
+from gateway.audit_endpoints import AuditEndpoints
 from gateway.feedback_endpoints import FeedbackEndpoints
 from gateway.points_endpoints import PointsEndpoints
 from gateway.problems import problem
@@ -68,7 +70,9 @@ def _directory_routes(kind: str, schema_in, schema_out):
     return add, listing
 
 
-class GatewayService(Dispatcher, RoutingEndpoints, MeetingEndpoints, FeedbackEndpoints, PointsEndpoints):
+class GatewayService(
+    Dispatcher, RoutingEndpoints, MeetingEndpoints, FeedbackEndpoints, PointsEndpoints, AuditEndpoints
+):
     name = "gateway"
     intake = RpcProxy("intake")
     routing = RpcProxy("routing")
@@ -77,6 +81,7 @@ class GatewayService(Dispatcher, RoutingEndpoints, MeetingEndpoints, FeedbackEnd
     correlation = Correlation()
     settings = GatewaySettings()
     metrics_server = MetricsServer()
+    audit_events = EventDispatcher()  # personal_data.read, recorded by intake (minqing/audit.py)
 
     # --- operations -------------------------------------------------------------------------
     @http("GET", "/healthz")

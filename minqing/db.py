@@ -126,8 +126,9 @@ class UTCDateTime(TypeDecorator):
 
 
 def service_metadata() -> MetaData:
-    """A service's own metadata: stable constraint names for alembic, plus the outbox, inbox and
-    idempotency tables every service has."""
+    """A service's own metadata: stable constraint names for alembic, plus the outbox, inbox,
+    idempotency and audit tables every service has."""
+    from minqing.audit import audit_tables
     from minqing.outbox import plumbing_tables
 
     metadata = MetaData(
@@ -139,4 +140,5 @@ def service_metadata() -> MetaData:
         }
     )
     plumbing_tables(metadata)
+    audit_tables(metadata)
     return metadata

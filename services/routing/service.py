@@ -69,7 +69,9 @@ class RoutingService(ServiceBase):
 
         def produce(session, data, scope):
             self._in_scope(scope, community)
-            return schema_out().dump(roster.add(session, kind, community, data))
+            entry = schema_out().dump(roster.add(session, kind, community, data))
+            self._audit(session, scope, "roster.added", f"roster/{kind}/{entry.get('id')}", community, data)
+            return entry
 
         return self._write(schema_in, payload, scope, idem, produce)
 
@@ -80,7 +82,9 @@ class RoutingService(ServiceBase):
         changes, scope = load(schema_in(partial=True, exclude=("id",)), payload), load(s.Scope, scope)
         self._in_scope(scope, community)
         with self.db.transaction() as session:
-            return schema_out().dump(roster.update(session, kind, community, entry_id, changes))
+            entry = schema_out().dump(roster.update(session, kind, community, entry_id, changes))
+            self._audit(session, scope, "roster.changed", f"roster/{kind}/{entry_id}", community, changes)
+            return entry
 
     @rpc
     @boundary(NAME)
@@ -89,6 +93,7 @@ class RoutingService(ServiceBase):
         self._in_scope(scope, community)
         with self.db.transaction() as session:
             roster.remove(session, kind, community, entry_id)
+            self._audit(session, scope, "roster.removed", f"roster/{kind}/{entry_id}", community)
             return {"id": entry_id, "removed": True}
 
     @rpc
@@ -105,8 +110,9 @@ class RoutingService(ServiceBase):
     def add_bureau(self, payload, scope, idem=None):
         created = {}
 
-        def produce(session, data, _):
+        def produce(session, data, scope):
             bureau = roster.add_bureau(session, data)
+            self._audit(session, scope, "bureau.created", f"bureaus/{bureau.code}", None, data)
             created["webhook_secret"] = bureau.webhook_secret
             return s.BureauOut().dump(bureau) | {"webhook_secret": None}  # what a replay of the key answers
 
@@ -126,7 +132,9 @@ class RoutingService(ServiceBase):
         data, scope = load(s.RuleSet, payload), load(s.Scope, scope)
         self._in_scope(scope, community)
         with self.db.transaction() as session:
-            return s.RuleOut(many=True).dump(roster.replace_rules(session, community, data["rules"]))
+            rules = s.RuleOut(many=True).dump(roster.replace_rules(session, community, data["rules"]))
+            self._audit(session, scope, "rules.replaced", f"routing-rules/{community}", community, data)
+            return rules
 
     @rpc
     @boundary(NAME)
@@ -134,7 +142,9 @@ class RoutingService(ServiceBase):
         data, scope = load(s.LimitsIn, payload), load(s.Scope, scope)
         self._in_scope(scope, community)
         with self.db.transaction() as session:
-            return {"community": community, "limits": roster.set_limits(session, community, data["limits"])}
+            limits = roster.set_limits(session, community, data["limits"])
+            self._audit(session, scope, "limits.set", f"limits/{community}", community, data)
+            return {"community": community, "limits": limits}
 
     @rpc
     @boundary(NAME)

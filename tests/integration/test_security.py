@@ -1,8 +1,12 @@
 """The outside probe's findings (issue 12), each as it was seen: a caller doing what its role may not."""
 
+import io
+
 import pytest
 from helpers import Api, case_body, wait_for
+from openpyxl import load_workbook
 from sqlalchemy import create_engine, text
+from sqlalchemy.exc import DBAPIError
 
 
 @pytest.fixture
@@ -98,3 +102,65 @@ def test_a_bureau_secret_is_shown_once_and_never_stored_in_the_idempotent_answer
     with create_engine(routing_db).connect() as conn:
         stored = conn.execute(text("SELECT response FROM idempotency_keys")).scalars().all()
     assert stored and not any(first.json()["webhook_secret"] in row for row in stored)
+
+
+# --- the audit trail ----------------------------------------------------------------------------------
+def test_the_audit_trail_records_changes_and_unmasked_reads_and_is_append_only(directory, token, routing_db):
+    api = directory
+    cid = {"X-Correlation-Id": "audit-corr-1"}
+    leader = {"id": "maxian-g01-leader", "grid": "maxian-g01", "name": "=1+1", "role": "grid_leader"}
+    assert api.post("/api/v1/communities/maxian/roster/members", leader, headers=cid).status_code == 201
+    rules = {"rules": [{"category": "elevator", "handling_type": "committed", "committed_days": 5}]}
+    assert api.call("PUT", "/api/v1/communities/maxian/routing-rules", json=rules).status_code == 200
+    assert api.call("PUT", "/api/v1/communities/maxian/limits", json={"limits": {"supplement_days": 5}}).ok
+    assert api.post("/api/v1/bureaus", {"code": "housing", "name": "马尾区住建局"}).status_code == 201
+    rule = {"community": "maxian", "code": "night_watch", "name": "夜间巡逻", "points": 5, "unit": "per_activity"}
+    assert api.post("/api/v1/point-rules", rule).status_code == 201, "point rule"
+
+    case = api.post("/api/v1/cases", case_body()).json()
+    member = Api(api.base, token("grid_member", ["maxian"], sub="maxian-g01-leader"))
+    seen = member.get(f"/api/v1/cases/{case['id']}", headers={"X-Correlation-Id": "audit-read-1"})
+    assert seen.json()["reporter"]["phone"] == "13800001234"  # unmasked: so it is recorded
+    masked = Api(api.base, token("deputy", ["maxian"], sub="deputy-chen")).get("/api/v1/cases")
+    assert masked.status_code == 200
+
+    def entries(**params):
+        return api.get("/api/v1/audit", params=params).json()["items"]
+
+    read = wait_for(lambda: entries(action="personal_data.read"))
+    assert [(r["actor"], r["role"], r["correlation_id"]) for r in read] == [
+        ("maxian-g01-leader", "grid_member", "audit-read-1")
+    ]  # the deputy saw masked numbers, and a district admin sees them masked too: no record
+    assert read[0]["detail"]["subjects"] == [case["id"]] and read[0]["community"] == "maxian"
+    (added,) = entries(action="roster.added")
+    assert (added["actor"], added["service"], added["correlation_id"]) == ("district-admin", "routing", "audit-corr-1")
+    assert added["target"] == "roster/members/maxian-g01-leader" and added["detail"]["name"] == "=1+1"
+    actions = {r["action"] for r in entries(limit=500)}
+    expected = {"community.created", "directory.added", "roster.added", "rules.replaced", "limits.set"}
+    assert expected | {"bureau.created", "point_rule.created", "personal_data.read"} <= actions
+
+    pages, cursor = [], None  # keyset paging across four services: every entry once, newest first
+    while True:
+        page = api.get("/api/v1/audit", params={"limit": 3} | ({"cursor": cursor} if cursor else {})).json()
+        pages.extend(page["items"])
+        if not (cursor := page["next_cursor"]):
+            break
+    everything = entries(limit=500)
+    assert [r["id"] for r in pages] == [r["id"] for r in everything] and len(everything) > 6
+    assert [(r["at"], r["id"]) for r in everything] == sorted(((r["at"], r["id"]) for r in everything), reverse=True)
+
+    admin = Api(api.base, token("community_admin", ["maxian"], sub="maxian-admin"))
+    assert admin.get("/api/v1/audit").status_code == 403
+
+    exported = api.get("/api/v1/audit/export", params={"format": "csv", "action": "roster.added"})
+    assert exported.status_code == 200 and exported.headers["Content-Type"].startswith("text/csv")
+    assert "roster/members/maxian-g01-leader" in exported.content.decode("utf-8-sig")
+    book = api.get("/api/v1/audit/export", params={"format": "xlsx"})
+    sheet = load_workbook(io.BytesIO(book.content)).active
+    assert sheet.max_row == len(everything) + 1 and all(c.data_type != "f" for row in sheet.iter_rows() for c in row)
+
+    with create_engine(routing_db).connect() as conn:
+        for statement in ("UPDATE audit_log SET actor = 'someone-else'", "DELETE FROM audit_log"):
+            with pytest.raises(DBAPIError, match="append-only"):
+                conn.execute(text(statement))
+            conn.rollback()
