@@ -35,6 +35,7 @@ DEFAULTS: dict[str, object] = {
     "unrated_close_days": 7,
     "return_visit_sample": 1.0,
     "due_soon_fraction": 0.8,
+    "webhook_allow_hosts": "",  # host names a bureau webhook may name although they are not public (SSRF)
 }
 
 
@@ -124,6 +125,7 @@ class ServiceSettings:
             config["DUE_SOON_FRACTION"] = float(get("due_soon_fraction"))
             config["UNRATED_CLOSE_DAYS"] = float(get("unrated_close_days"))
             config["RETURN_VISIT_SAMPLE"] = float(get("return_visit_sample"))
+            config["WEBHOOK_ALLOW_HOSTS"] = str(get("webhook_allow_hosts") or "")
             config["WEB_SERVER_ADDRESS"] = self.http_address or metrics_address(self.service)
         config.update(self.extra)
         return config

@@ -105,6 +105,8 @@ def service_config(service: str, amqp_uri: str, **extra) -> dict:
     ).nameko_config()
     config["EVENT_RETRY_DELAYS"] = extra.get("EVENT_RETRY_DELAYS", [0.2, 0.4])
     config["OUTBOX_POLL_INTERVAL"] = 0.1
+    if service == "routing":  # the tests' webhook receivers listen on loopback, which only an allow-list opens
+        config["WEBHOOK_ALLOW_HOSTS"] = extra.get("WEBHOOK_ALLOW_HOSTS", "127.0.0.1")
     if service == "gateway":  # its internal metrics port: a free one, as parallel runs share the machine
         config["METRICS_ADDRESS"] = extra.get("METRICS_ADDRESS", f"127.0.0.1:{free_port()}")
     return config

@@ -17,7 +17,7 @@ from minqing.outbox import claim_inbox
 from minqing.rpc import boundary, load
 from minqing.service import ServiceBase
 from services.intake.directory import can_see
-from services.routing import machine, meetings, public, roster, scanner, workflow
+from services.routing import machine, meetings, public, roster, scanner, targets, workflow
 from services.routing import schemas as s
 from services.routing.models import Bureau, HotIssue, Meeting, RoutedCase, WebhookDelivery
 
@@ -116,6 +116,9 @@ class RoutingService(ServiceBase):
             created["webhook_secret"] = bureau.webhook_secret
             return s.BureauOut().dump(bureau) | {"webhook_secret": None}  # what a replay of the key answers
 
+        url = payload.get("webhook_url") if isinstance(payload, dict) else None
+        if isinstance(url, str):  # resolved here, before the transaction: no network call inside one
+            targets.check(url, targets.allowed_hosts(self.config.get("WEBHOOK_ALLOW_HOSTS")))
         # the secret is shown once, to the call that created it: never kept in the stored idempotent answer
         return self._write(s.BureauIn, payload, scope, idem, produce) | created
 

@@ -164,3 +164,17 @@ def test_the_audit_trail_records_changes_and_unmasked_reads_and_is_append_only(d
             with pytest.raises(DBAPIError, match="append-only"):
                 conn.execute(text(statement))
             conn.rollback()
+
+
+def test_bureau_webhooks_into_the_platforms_network_are_refused_at_creation(api):
+    for n, url in enumerate(
+        (
+            "http://localhost:15672/",
+            "http://169.254.169.254/latest/meta-data/",
+            "http://[::1]:8000/x",
+            "http://2130706433:9101/",
+        )
+    ):
+        refused = api.post("/api/v1/bureaus", {"code": f"b{n}x", "name": "某局", "webhook_url": url})
+        assert refused.status_code == 422 and "webhook_url" in refused.json()["errors"], (url, refused.text)
+    assert api.get("/api/v1/bureaus").json()["items"] == []

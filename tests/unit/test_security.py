@@ -3,6 +3,7 @@
 import io
 import json
 import re
+import socket
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -16,8 +17,10 @@ from gateway.api import BadRequest, read_json
 from gateway.auth import AuthError, Principal, TokenVerifier, mask, mint
 from minqing import cells, config
 from minqing.cli import main
+from minqing.errors import InvalidInput
 from services.feedback import report
 from services.points import reports
+from services.routing import targets
 
 SECRET = "unit-test-secret-0123456789abcdef"
 
@@ -181,3 +184,54 @@ def test_the_gateways_metrics_port_is_internal_and_apart_from_the_api(monkeypatc
     assert gateway["METRICS_ADDRESS"].endswith(":9100") and gateway["WEB_SERVER_ADDRESS"].endswith(":8000")
     monkeypatch.setenv("MINQING_GATEWAY_METRICS_PORT", "9200")
     assert config.metrics_address("gateway").endswith(":9200")
+
+
+# --- SSRF: where a bureau's webhook may point ----------------------------------------------------------
+def no_dns(*args, **kwargs):
+    raise OSError("no DNS in unit tests")
+
+
+def resolves_to(*addresses):
+    return lambda host, port, **kw: [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (a, port)) for a in addresses]
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:9101/metrics",
+        "http://localhost:15672/",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://[::1]:8000/",
+        "http://2130706433:8000/",
+        "http://0x7f000001/",
+        "http://0177.0.0.1/",
+        "http://127.1/",
+        "http://[::ffff:127.0.0.1]/",
+        "http://10.0.0.8/",
+        "http://172.16.3.4/",
+        "http://192.168.1.1/",
+        "http://100.64.0.1/",
+        "http://0.0.0.0/",
+        "http://240.0.0.1/",
+        "http://[fe80::1]/",
+        "http://[fc00::1]/",
+        "http://rabbitmq.internal/",
+        "http://printer.local/",
+        "http://user:pw@example.com/",
+    ],
+)
+def test_webhooks_into_the_platforms_own_network_are_refused(url):
+    with pytest.raises(InvalidInput) as refused:
+        targets.check(url, frozenset(), no_dns)
+    assert "webhook_url" in refused.value.errors
+
+
+def test_a_name_that_resolves_inside_is_refused_and_an_operator_may_allow_a_host():
+    inside = resolves_to("93.184.216.34", "10.1.2.3")
+    with pytest.raises(InvalidInput, match="10.1.2.3"):
+        targets.check("https://hooks.bureau.example/x", frozenset(), inside)
+    targets.check("https://hooks.bureau.example/x", frozenset(), resolves_to("93.184.216.34"))
+    targets.check("https://hooks.bureau.example/x", frozenset(), no_dns)  # checked again at delivery
+    targets.check("http://127.0.0.1:8080/x", targets.allowed_hosts("127.0.0.1, bureau-line.gov"), no_dns)
+    targets.check("http://bureau-line.gov/x", targets.allowed_hosts(["bureau-line.gov"]), inside)
+    targets.check("https://8.8.8.8/x", frozenset(), no_dns)
