@@ -349,9 +349,10 @@ def _items(payload) -> list[dict]:
 
 def _personal(item: dict) -> bool:
     """Whether masking (gateway/auth.py) would have hidden something of this item."""
-    reporter, location = item.get("reporter"), item.get("location")
+    reporter, location, member = item.get("reporter"), item.get("location"), item.get("member")
     return bool(
         (isinstance(reporter, dict) and reporter.get("phone"))
+        or (isinstance(member, dict) and member.get("phone"))
         or (isinstance(location, dict) and location.get("address"))
         or any(item.get(key) for key in PERSONAL_KEYS)
     )

@@ -117,6 +117,8 @@ def mask(principal: Principal, item: dict) -> dict:
     for key in ("phone", "contact_phone"):
         if key in item:
             item[key] = mask_phone(item[key])
+    if isinstance(item.get("member"), dict):  # the annual file names its member, phone and all
+        item["member"] = mask(principal, item["member"])
     if "room" in item:
         # a household's code is its building, unit and room: masked with the room, or it gives the room away
         if isinstance(item.get("code"), str):

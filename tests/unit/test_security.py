@@ -235,3 +235,9 @@ def test_a_name_that_resolves_inside_is_refused_and_an_operator_may_allow_a_host
     targets.check("http://127.0.0.1:8080/x", targets.allowed_hosts("127.0.0.1, bureau-line.gov"), no_dns)
     targets.check("http://bureau-line.gov/x", targets.allowed_hosts(["bureau-line.gov"]), inside)
     targets.check("https://8.8.8.8/x", frozenset(), no_dns)
+
+
+def test_the_annual_files_member_phone_is_masked_like_any_other():
+    file = {"year": 2026, "member": {"id": "m1", "name": "林志华", "phone": "13900002222"}}
+    assert mask(Principal("u", "district_admin", ("*",)), file)["member"]["phone"] == "139****2222"
+    assert file["member"]["phone"] == "13900002222"
