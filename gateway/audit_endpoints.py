@@ -18,7 +18,7 @@ TAGS = ("audit",)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # every service that keeps an audit table (each answers `audit_page`)
 AUDITED = ("intake", "routing", "feedback", "points")
-EXPORT_LIMIT = 50_000  # rows in one file; narrow `from`/`to` for more
+EXPORT_LIMIT = 10_000  # rows in one file (within the request timeout); narrow `from`/`to` for more
 COLUMNS = ("at", "service", "actor", "role", "action", "community", "target", "correlation_id", "detail")
 
 
