@@ -269,19 +269,24 @@ class Dispatcher:
         if not subjects:
             return
         communities = {item.get("community") for item in items if isinstance(item.get("community"), str)}
+        community = communities.pop() if len(communities) == 1 else ""
+        self._publish_read(call, route.path, request.path, subjects, community)
+
+    def _publish_read(self, call: Call, route_path: str, path: str, subjects: list[str], community: str = "") -> None:
+        """`personal_data.read` for intake's audit trail (minqing/audit.py)."""
         data = {
-            "actor": principal.sub,
-            "role": principal.role,
-            "method": route.method,
-            "path": request.path[:300],
+            "actor": call.principal.sub,
+            "role": call.principal.role,
+            "method": "GET",
+            "path": path[:300],
             "query": call.query,
             "subjects": subjects[:500],
         }
         envelope = make_envelope(
             "personal_data.read",
             source="gateway",
-            community=communities.pop() if len(communities) == 1 else "",
-            subject=route.path,
+            community=community,
+            subject=route_path,
             version=1,
             data=data,
             correlation_id=context.current(),

@@ -42,7 +42,11 @@ class AuditEndpoints:
         )
     )
     def audit_trail(self, call):
-        return self._audit_page(call.query, call.scope)
+        found = self._audit_page(call.query, call.scope)
+        # the trail holds what was changed, personal data included: reading it is itself recorded
+        if found["items"]:
+            self._publish_read(call, "/api/v1/audit", "/api/v1/audit", [item["id"] for item in found["items"]])
+        return found
 
     @http("GET", "/api/v1/audit/export")
     @endpoint(
@@ -65,7 +69,10 @@ class AuditEndpoints:
             if not found["next_cursor"]:
                 break
             query["cursor"] = found["next_cursor"]
-        table = [[_text(row[c]) for c in COLUMNS] for row in rows[:EXPORT_LIMIT]]
+        rows = rows[:EXPORT_LIMIT]
+        if rows:
+            self._publish_read(call, "/api/v1/audit/export", "/api/v1/audit/export", [row["id"] for row in rows])
+        table = [[_text(row[c]) for c in COLUMNS] for row in rows]
         if call.query.get("format") == "xlsx":
             book = Workbook()
             sheet = book.active

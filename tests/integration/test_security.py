@@ -1,6 +1,7 @@
 """The outside probe's findings (issue 12), each as it was seen: a caller doing what its role may not."""
 
 import io
+from datetime import UTC, datetime
 
 import pytest
 from helpers import Api, case_body, wait_for
@@ -127,7 +128,7 @@ def test_the_audit_trail_records_changes_and_unmasked_reads_and_is_append_only(d
     def entries(**params):
         return api.get("/api/v1/audit", params=params).json()["items"]
 
-    read = wait_for(lambda: entries(action="personal_data.read"))
+    read = wait_for(lambda: entries(action="personal_data.read", actor="maxian-g01-leader"))
     assert [(r["actor"], r["role"], r["correlation_id"]) for r in read] == [
         ("maxian-g01-leader", "grid_member", "audit-read-1")
     ]  # the deputy saw masked numbers, and a district admin sees them masked too: no record
@@ -139,13 +140,20 @@ def test_the_audit_trail_records_changes_and_unmasked_reads_and_is_append_only(d
     expected = {"community.created", "directory.added", "roster.added", "rules.replaced", "limits.set"}
     assert expected | {"bureau.created", "point_rule.created", "personal_data.read"} <= actions
 
-    pages, cursor = [], None  # keyset paging across four services: every entry once, newest first
+    # reading the trail is recorded too (it holds what was changed, personal data included)
+    audit_reads = wait_for(lambda: entries(action="personal_data.read", actor="district-admin"))
+    assert audit_reads[0]["target"] == "GET /api/v1/audit" and audit_reads[0]["detail"]["subjects"]
+
+    # keyset paging across four services: every entry once, newest first (up to now: reading adds entries)
+    until = datetime.now(UTC).isoformat()
+    pages, cursor = [], None
     while True:
-        page = api.get("/api/v1/audit", params={"limit": 3} | ({"cursor": cursor} if cursor else {})).json()
+        params = {"limit": 3, "to": until} | ({"cursor": cursor} if cursor else {})
+        page = api.get("/api/v1/audit", params=params).json()
         pages.extend(page["items"])
         if not (cursor := page["next_cursor"]):
             break
-    everything = entries(limit=500)
+    everything = entries(limit=500, to=until)
     assert [r["id"] for r in pages] == [r["id"] for r in everything] and len(everything) > 6
     assert [(r["at"], r["id"]) for r in everything] == sorted(((r["at"], r["id"]) for r in everything), reverse=True)
 
@@ -155,7 +163,7 @@ def test_the_audit_trail_records_changes_and_unmasked_reads_and_is_append_only(d
     exported = api.get("/api/v1/audit/export", params={"format": "csv", "action": "roster.added"})
     assert exported.status_code == 200 and exported.headers["Content-Type"].startswith("text/csv")
     assert "roster/members/maxian-g01-leader" in exported.content.decode("utf-8-sig")
-    book = api.get("/api/v1/audit/export", params={"format": "xlsx"})
+    book = api.get("/api/v1/audit/export", params={"format": "xlsx", "to": until})
     sheet = load_workbook(io.BytesIO(book.content)).active
     assert sheet.max_row == len(everything) + 1 and all(c.data_type != "f" for row in sheet.iter_rows() for c in row)
 
