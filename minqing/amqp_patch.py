@@ -13,7 +13,9 @@ from __future__ import annotations
 import functools
 import logging
 
+from kombu.exceptions import OperationalError
 from nameko.messaging import QueueConsumer
+from nameko.rpc import Responder
 
 log = logging.getLogger(__name__)
 
@@ -35,3 +37,26 @@ def _tolerant(method):
 
 QueueConsumer.ack_message = _tolerant(QueueConsumer.ack_message)
 QueueConsumer.requeue_message = _tolerant(QueueConsumer.requeue_message)
+
+
+def _tolerant_reply(send_response):
+    """An RPC's reply that cannot be published (the broker stopped while the call ran) would kill the whole
+    container the same way (seen in tests/faults: routing died under `rabbitmqctl stop_app`). The caller
+    gets no reply and times out (a 503 asking to retry with the same Idempotency-Key); the request,
+    unacknowledged, is redelivered."""
+    if getattr(send_response, "minqing_tolerant", False):
+        return send_response
+
+    @functools.wraps(send_response)
+    def wrapper(self, result, exc_info):
+        try:
+            return send_response(self, result, exc_info)
+        except (OSError, OperationalError) as exc:
+            log.warning("broker connection lost sending an RPC reply (%s); the caller will time out", exc)
+            return result, exc_info
+
+    wrapper.minqing_tolerant = True
+    return wrapper
+
+
+Responder.send_response = _tolerant_reply(Responder.send_response)
