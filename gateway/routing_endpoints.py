@@ -281,6 +281,39 @@ class RoutingEndpoints:
         return {"items": self.routing.deliveries(code, call.scope), "next_cursor": None}
 
 
+class CalendarEndpoints:
+    """The holiday calendar (docs/calendar.md): each year's State Council notice, loaded by the district."""
+
+    @http("PUT", "/api/v1/calendar/<int:year>")
+    @endpoint(
+        Route(
+            "PUT",
+            "/api/v1/calendar/<int:year>",
+            "Load the year's holiday schedule from the State Council's notice (replaces what was loaded)",
+            ("district_admin",),
+            body=rs.CalendarIn,
+            response=rs.CalendarOut,
+            tags=("calendar",),
+        )
+    )
+    def put_calendar(self, call, year):
+        return self.routing.put_calendar(year, call.body, call.scope)
+
+    @http("GET", "/api/v1/calendar/<int:year>")
+    @endpoint(
+        Route(
+            "GET",
+            "/api/v1/calendar/<int:year>",
+            "The year's days off and adjusted working days, and where they come from",
+            STAFF + ("unit_handler", "bureau_handler"),
+            response=rs.CalendarOut,
+            tags=("calendar",),
+        )
+    )
+    def get_calendar(self, call, year):
+        return self.routing.get_calendar(year, call.scope)
+
+
 MEETING_ROLES = ("grid_member", "community_admin", "district_admin", "unit_handler")
 
 

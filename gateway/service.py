@@ -14,7 +14,7 @@ from gateway.audit_endpoints import AuditEndpoints
 from gateway.feedback_endpoints import FeedbackEndpoints
 from gateway.points_endpoints import PointsEndpoints
 from gateway.problems import problem
-from gateway.routing_endpoints import MeetingEndpoints, RoutingEndpoints
+from gateway.routing_endpoints import CalendarEndpoints, MeetingEndpoints, RoutingEndpoints
 from gateway.web import GatewaySettings, MetricsServer, http
 from minqing import amqp_patch, metrics  # noqa: F401  amqp_patch: survive a broker restart mid-ack
 from minqing.context import Correlation
@@ -71,7 +71,13 @@ def _directory_routes(kind: str, schema_in, schema_out):
 
 
 class GatewayService(
-    Dispatcher, RoutingEndpoints, MeetingEndpoints, FeedbackEndpoints, PointsEndpoints, AuditEndpoints
+    Dispatcher,
+    RoutingEndpoints,
+    MeetingEndpoints,
+    CalendarEndpoints,
+    FeedbackEndpoints,
+    PointsEndpoints,
+    AuditEndpoints,
 ):
     name = "gateway"
     intake = RpcProxy("intake")
@@ -97,15 +103,19 @@ class GatewayService(
             checks["broker"] = "ok"
         except Exception as exc:
             checks["broker"] = f"unreachable: {exc}"
+        warnings = {}
         for name in ("intake", "routing", "feedback", "points"):
             try:
                 with eventlet.Timeout(3):
-                    getattr(self, name).health()
+                    health = getattr(self, name).health()
                 checks[name] = "ok"
+                if health.get("warnings"):  # ready, but something to fix (routing: a year without its notice)
+                    warnings[name] = health["warnings"]
             except (Exception, eventlet.Timeout) as exc:
                 checks[name] = f"not ready: {exc.__class__.__name__}"
         ready = all(v == "ok" for v in checks.values())
-        return json_response({"status": "ready" if ready else "not ready", "checks": checks}, 200 if ready else 503)
+        body = {"status": "ready" if ready else "not ready", "checks": checks, "warnings": warnings}
+        return json_response(body, 200 if ready else 503)
 
     @http("GET", "/api/v1/openapi.json")
     def openapi(self, request):

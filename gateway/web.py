@@ -91,7 +91,7 @@ class MetricsServer(DependencyProvider):
     def app(environ, start_response):
         headers = [("X-Content-Type-Options", "nosniff")]
         if environ.get("PATH_INFO") == "/metrics" and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
-            body, content_type = metrics.exposition()
+            body, content_type = metrics.exposition(environ.get("HTTP_ACCEPT"))
             start_response("200 OK", [("Content-Type", content_type), *headers])
             return [body]
         start_response("404 Not Found", [("Content-Type", "text/plain"), *headers])

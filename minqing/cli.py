@@ -9,6 +9,7 @@ minqing import-households FILE.xlsx --community C
 minqing dlq list | minqing dlq replay --queue Q
 minqing outbox status
 minqing points verify                     every member's balance equals the sum of their ledger entries
+minqing calendar import FILE              load a year's holiday schedule (docs/calendar.md) into routing
 """
 
 from __future__ import annotations
@@ -118,6 +119,31 @@ def cmd_import_households(args) -> int:
             totals["updated"] += result["updated"]
             bar.update(len(batch))
     print(f"imported into {args.community}: {totals['created']} new, {totals['updated']} updated")
+    return 0
+
+
+def cmd_calendar(args) -> int:
+    from nameko.standalone.rpc import ClusterRpcProxy
+
+    from minqing.errors import MinqingError
+    from services.routing.holidays import read_file
+
+    year, body = read_file(args.file)
+    scope = {"sub": "cli-calendar-import", "role": "district_admin", "communities": ["*"]}
+    with ClusterRpcProxy({"AMQP_URI": str(settings.get("amqp_uri"))}, timeout=60) as rpc:
+        try:
+            result = rpc.routing.put_calendar(year, body, scope)
+        except MinqingError as exc:
+            detail = getattr(exc, "errors", None) or {}
+            print(f"{args.file}: {exc.detail}", file=sys.stderr)
+            for where, messages in detail.items():
+                print(f"  {where}: {'; '.join(map(str, messages))}", file=sys.stderr)
+            return 1
+    kinds = [d["kind"] for d in result["days"]]
+    print(
+        f"loaded the {year} calendar: {kinds.count('holiday')} days off, "
+        f"{kinds.count('workday')} adjusted working day(s) ({result['notice'] or 'no notice named'})"
+    )
     return 0
 
 
@@ -295,6 +321,10 @@ def build_parser() -> argparse.ArgumentParser:
     points = sub.add_parser("points", help="points ledger audit")
     points.add_argument("action", choices=("verify",))
     points.set_defaults(fn=cmd_points)
+    cal = sub.add_parser("calendar", help="the holiday calendar (docs/calendar.md)")
+    cal.add_argument("action", choices=("import",))
+    cal.add_argument("file", help="a YAML calendar file: year, notice, holidays, workdays")
+    cal.set_defaults(fn=cmd_calendar)
     return parser
 
 

@@ -32,6 +32,7 @@ DEFAULTS: dict[str, object] = {
     "max_body_bytes": 262144,
     "log_level": "INFO",
     "scan_interval": 5,
+    "calendar_refresh_interval": 2,
     "unrated_close_days": 7,
     "return_visit_sample": 1.0,
     "due_soon_fraction": 0.8,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import REGISTRY, Counter, Gauge, Histogram
+from prometheus_client.exposition import choose_encoder
+from werkzeug.wrappers import Response
 
 RPC_CALLS = Counter("minqing_rpc_calls_total", "RPC calls handled", ["service", "method", "outcome"])
 RPC_LATENCY = Histogram(
@@ -26,7 +28,23 @@ HTTP_LATENCY = Histogram(
 )
 CASES_OVERDUE = Gauge("minqing_cases_overdue", "open cases past their deadline", ["community"])
 CASES_REGISTERED = Counter("minqing_cases_registered_total", "cases registered", ["community", "channel"])
+CALENDAR_FALLBACK = Gauge(
+    "minqing_calendar_fallback",
+    "1 if routing computes the year's working days from the statutory holidays alone (no notice loaded, no "
+    "library data: adjusted working days unknown), 0 if from a notice; years from now to about 13 months on",
+    ["year"],
+)
 
 
-def exposition() -> tuple[bytes, str]:
-    return generate_latest(), CONTENT_TYPE_LATEST
+def exposition(accept: str | None = None) -> tuple[bytes, str]:
+    """The registry in the format the scraper's Accept header asks for (Prometheus text 0.0.4 by default,
+    OpenMetrics if asked), as prometheus-client's own HTTP server would answer."""
+    encoder, content_type = choose_encoder(accept or "")
+    return encoder(REGISTRY), content_type
+
+
+def response(request) -> Response:
+    """The /metrics answer. A Response, not a (status, headers, body) tuple: nameko's http entrypoint
+    only takes a str body, and the exposition is bytes (it answered 500 "Payload must be a string")."""
+    body, content_type = exposition(request.headers.get("Accept"))
+    return Response(body, status=200, content_type=content_type)

@@ -59,8 +59,7 @@ class ServiceBase:
 
     @http("GET", "/metrics")
     def metrics(self, request):
-        body, content_type = metrics.exposition()
-        return 200, {"Content-Type": content_type}, body
+        return metrics.response(request)
 
     @http("GET", "/healthz")
     def healthz(self, request):

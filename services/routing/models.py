@@ -207,3 +207,27 @@ class Project(Base):
     status: Mapped[str] = mapped_column(String(12), default="active")  # active, completed
     summary: Mapped[str | None] = mapped_column(Text)
     completed_at: Mapped[datetime | None] = mapped_column(Stamp)
+
+
+class CalendarYear(Base):
+    """A year's holiday schedule as the district loaded it from the State Council's notice (docs/calendar.md).
+
+    ``revision`` changes on every load: each routing copy compares the set of (year, revision) with what it holds
+    in memory and reloads when it differs."""
+
+    __tablename__ = "calendar_years"
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    notice: Mapped[str | None] = mapped_column(String(200))
+    revision: Mapped[str] = mapped_column(String(32))
+    loaded_by: Mapped[str] = mapped_column(String(120))
+    loaded_at: Mapped[datetime] = mapped_column(Stamp)
+
+
+class CalendarDay(Base):
+    """A day off (``holiday``) or an adjusted working day (``workday``, 调休上班) of a loaded year."""
+
+    __tablename__ = "calendar_days"
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    year: Mapped[int] = mapped_column(ForeignKey("calendar_years.year"), index=True)
+    kind: Mapped[str] = mapped_column(String(10))  # holiday, workday
+    name: Mapped[str] = mapped_column(String(40))

@@ -249,3 +249,54 @@ class HotIssueOut(Schema):
     case_ids = fields.List(fields.Str())
     status = fields.Str()
     detected_at = fields.AwareDateTime()
+
+
+# --- the holiday calendar (docs/calendar.md) -------------------------------------------------------------------
+# a holiday's name as the notice writes it: no control characters, no blank ends (\Z: `$` lets a newline through)
+HOLIDAY_NAME = validate.Regexp(
+    r"^[^\s\x00-\x1f\x7f](?:[^\x00-\x1f\x7f]{0,38}[^\s\x00-\x1f\x7f])?\Z",
+    error="must be 1–40 characters (the holiday's name, e.g. 春节), no control characters or blank ends",
+)
+
+
+class CalendarSpan(Schema):
+    """A run of days of one holiday: ``from`` to ``to`` inclusive (``to`` defaults to ``from``)."""
+
+    name = fields.Str(required=True, validate=HOLIDAY_NAME)
+    start = fields.Date(required=True, data_key="from")
+    to = fields.Date(load_default=None)
+
+
+class CalendarIn(Schema):
+    """A year's schedule as the State Council's notice gives it: the days off, and the weekend days worked."""
+
+    notice = fields.Str(
+        load_default=None,
+        validate=validate.Length(min=1, max=200),
+        metadata={"description": "the notice it comes from, e.g. 国办发明电〔2026〕N号"},
+    )
+    holidays = fields.List(fields.Nested(CalendarSpan), required=True, validate=validate.Length(min=1, max=60))
+    workdays = fields.List(
+        fields.Nested(CalendarSpan),
+        load_default=list,
+        validate=validate.Length(max=30),
+        metadata={"description": "adjusted working days (调休上班): Saturdays and Sundays that are worked"},
+    )
+
+
+class CalendarDayOut(Schema):
+    date = fields.Date()
+    kind = fields.Str(metadata={"description": "holiday (a day off) or workday (an adjusted working day, 调休上班)"})
+    name = fields.Str()
+    source = fields.Str(metadata={"description": "official (loaded notice), library (chinesecalendar) or statutory"})
+    fixed_by_law = fields.Bool(metadata={"description": "one of the days off 《全国年节及纪念日放假办法》 fixes"})
+
+
+class CalendarOut(Schema):
+    year = fields.Int()
+    source = fields.Str(metadata={"description": "official, library or statutory (the law's holidays only)"})
+    notice = fields.Str(allow_none=True)
+    loaded_by = fields.Str(allow_none=True)
+    loaded_at = fields.AwareDateTime(allow_none=True)
+    days = fields.List(fields.Nested(CalendarDayOut))
+    warnings = fields.List(fields.Str())

@@ -10,14 +10,14 @@ from sqlalchemy import select
 
 from minqing import config as settings
 from minqing import metrics
-from minqing.errors import NotFound
+from minqing.errors import Forbidden, NotFound
 from minqing.events import load_envelope
 from minqing.handlers import event_handler
 from minqing.outbox import claim_inbox
 from minqing.rpc import boundary, load
 from minqing.service import ServiceBase
 from services.intake.directory import can_see
-from services.routing import machine, meetings, public, roster, scanner, targets, workflow
+from services.routing import calendar, holidays, machine, meetings, public, roster, scanner, targets, workflow
 from services.routing import schemas as s
 from services.routing.models import Bureau, HotIssue, Meeting, RoutedCase, WebhookDelivery
 
@@ -38,6 +38,7 @@ ACTIONS = {  # action → input schema
     "bureau_resolve": s.ResolveIn,
 }
 SCAN_INTERVAL = float(settings.get("scan_interval"))  # read at import: nameko timers are static
+CALENDAR_REFRESH_INTERVAL = float(settings.get("calendar_refresh_interval"))
 
 
 def now() -> datetime:
@@ -325,5 +326,41 @@ class RoutingService(ServiceBase):
     def deliver_webhooks(self):
         with self.db.transaction() as session:
             public.deliver_due(session, now())
+
+    # --- the holiday calendar (docs/calendar.md) -----------------------------------------------------------
+    @rpc
+    @boundary(NAME)
+    def put_calendar(self, year, payload, scope):
+        data, scope = load(s.CalendarIn, payload), load(s.Scope, scope)
+        if scope["role"] != "district_admin":
+            raise Forbidden("only the district admin loads the holiday calendar")
+        schedule = holidays.schedule_of(holidays.check_year(year), data)
+        with self.db.transaction() as session:
+            holidays.store(session, schedule, scope["sub"], now())
+        with self.db.transaction() as session:  # this copy at once; the others on their next refresh
+            holidays.refresh(session)
+            return s.CalendarOut().dump(holidays.view(session, year))
+
+    @rpc
+    @boundary(NAME)
+    def get_calendar(self, year, scope):
+        load(s.Scope, scope)
+        with self.db.transaction() as session:
+            return s.CalendarOut().dump(holidays.view(session, holidays.check_year(year)))
+
+    @timer(interval=CALENDAR_REFRESH_INTERVAL, eager=True)
+    def refresh_calendar(self):
+        """Follow schedules loaded through any copy (a cheap revision check), and report the fallback years."""
+        with self.db.transaction() as session:
+            holidays.refresh(session)
+        holidays.export(holidays.report(now().astimezone(calendar.TZ).date()))
+
+    @rpc
+    def health(self):
+        """The database, and the calendar: which years within about 13 months run on the statutory fallback."""
+        status = ServiceBase.health(self)
+        status["calendar"] = holidays.report(now().astimezone(calendar.TZ).date())
+        status["warnings"] = status["calendar"]["warnings"]
+        return status
 
     # --- operations -------------------------------------------------------------------------------

@@ -198,6 +198,7 @@ def world(directory):
         "award_id": [out["signups"][0]["award"]["id"]],
         "reward_id": [reward["id"]],
         "redemption_id": [redemption["id"]],
+        "year": [2026, 2027],
         # body and query fields
         "member": [member["id"]],
         "reward": [reward["id"]],

@@ -16,13 +16,17 @@ from hypothesis import strategies as st
 from services.routing.calendar import (
     TZ,
     Limits,
+    WorkingCalendar,
+    YearSchedule,
     add_working_days,
     bureau_deadline,
+    current,
     deadline_for,
     due_soon_at,
     is_working_day,
     next_working_day,
     resume_after_supplement,
+    statutory_holidays,
     working_days_between,
 )
 
@@ -63,13 +67,15 @@ def test_calendar_facts(day, working):
     assert is_working_day(day) is working
 
 
-def test_outside_supported_range_falls_back_to_weekdays():
+def test_outside_the_library_the_law_s_holidays_are_off_never_bare_weekdays():
     with pytest.raises(NotImplementedError):
         chinese_calendar.is_workday(date(2030, 1, 1))
-    assert is_working_day(date(2030, 1, 1))  # Tuesday (a real holiday, but unknown to the library)
+    assert not is_working_day(date(2030, 1, 1))  # Tuesday, New Year's Day: the law fixes it
     assert not is_working_day(date(2030, 1, 5))  # Saturday
+    assert is_working_day(date(2030, 1, 2))
     assert is_working_day(date(2003, 1, 3))  # Friday
     assert next_working_day(date(2030, 1, 4)) == date(2030, 1, 7)
+    assert current().source(2030) == "statutory" and current().source(2026) == "library"
 
 
 def test_next_working_day_is_strictly_after():
@@ -295,3 +301,75 @@ def test_committed_date_agrees_with_committed_days(registered, days):
 def test_limits_constructor_accepts_to_dict_output():
     limits = Limits(cutoff=time(15, 0))
     assert Limits(**{**limits.to_dict(), "bureau_days": 20}) == Limits(cutoff=time(15, 0), bureau_days=20)
+
+
+# --- years the library does not carry: a loaded notice, else the law ----------------------------------------------
+def test_statutory_holidays_of_2027():
+    # lunar New Year 2027 is Sat Feb 6: 除夕 Fri Feb 5 to 初三 Mon Feb 8; Qingming Apr 5; 端午 Jun 9; 中秋 Sep 15
+    assert dict(statutory_holidays(2027)) == {
+        date(2027, 1, 1): "元旦",
+        **{date(2027, 2, d): "春节" for d in (5, 6, 7, 8)},
+        date(2027, 4, 5): "清明节",
+        date(2027, 5, 1): "劳动节",
+        date(2027, 5, 2): "劳动节",
+        date(2027, 6, 9): "端午节",
+        date(2027, 9, 15): "中秋节",
+        **{date(2027, 10, d): "国庆节" for d in (1, 2, 3)},
+    }
+    assert statutory_holidays(2020)[date(2020, 10, 1)] == "中秋节、国庆节"  # two holidays on one day
+    assert len(statutory_holidays(2030)) == 13
+
+
+@pytest.mark.parametrize("year", range(2020, 2027))
+def test_the_law_s_holidays_are_days_off_in_the_official_schedules_the_library_carries(year):
+    """The lunar library's dates (Spring Festival, Qingming, Dragon Boat, Mid-Autumn) agree with the notices:
+    every day the law fixes was a day off. 2024's 除夕 is the one exception: the 2024 amendment added it from 2025."""
+    worked = [d for d in statutory_holidays(year) if chinese_calendar.is_workday(d)]
+    assert worked == ([date(2024, 2, 9)] if year == 2024 else [])
+    assert len(statutory_holidays(year)) in (12, 13)  # 13 days, 12 when Mid-Autumn falls in National Day
+
+
+def test_a_deadline_across_the_2027_spring_festival_on_the_statutory_fallback_skips_the_four_days():
+    cal = WorkingCalendar()
+    assert cal.source(2027) == "statutory"
+    # Thu Feb 4 2027 + 2 working days: Fri Feb 5 is 除夕 (off), Sat–Mon off, so Tue Feb 9 and Wed Feb 10
+    assert add_working_days(sh(2027, 2, 4, 10), 2, cal=cal) == sh(2027, 2, 10, 18)
+    assert [d for d in range(4, 12) if not is_working_day(date(2027, 2, d), cal=cal)] == [5, 6, 7, 8]
+    # 即办件 registered on 除夕 is due at noon on the first working day after the festival
+    assert deadline_for("immediate", sh(2027, 2, 5, 9), cal=cal) == sh(2027, 2, 9, 12)
+
+
+def example_2027() -> YearSchedule:
+    """A made-up 2027 schedule, shaped like a notice (not the State Council's: the tests only need its shape)."""
+    return YearSchedule(
+        2027,
+        "official",
+        {
+            **{date(2027, 2, d): "春节" for d in range(5, 13)},  # Fri Feb 5 – Fri Feb 12
+            **{date(2027, 10, d): "国庆节" for d in range(1, 8)},
+        },
+        {date(2027, 2, 20): "春节", date(2027, 9, 26): "国庆节"},  # Saturday, Sunday worked
+        notice="example",
+    )
+
+
+def test_a_loaded_schedule_comes_before_the_library_and_the_law():
+    cal = WorkingCalendar({2027: example_2027()})
+    assert cal.source(2027) == "official" and cal.source(2026) == "library" and cal.source(2028) == "statutory"
+    assert not is_working_day(date(2027, 2, 11), cal=cal)  # Thursday off by the notice, not by the law
+    assert is_working_day(date(2027, 2, 20), cal=cal)  # Saturday worked (调休上班)
+    assert is_working_day(date(2027, 1, 1), cal=cal)  # the example forgot New Year's Day: the notice rules
+    # Thu Feb 4 + 2 working days: Feb 5–14 off (the 13th–14th a weekend), so Mon Feb 15 and Tue Feb 16
+    assert add_working_days(sh(2027, 2, 4, 10), 2, cal=cal) == sh(2027, 2, 16, 18)
+    assert deadline_for("suggestion", sh(2027, 2, 4, 10), cal=cal) == sh(2027, 2, 25, 18)  # Sat 20th counts
+    assert working_days_between(sh(2027, 2, 19), sh(2027, 2, 21), cal=cal) == 1  # Sat 20th worked, Sun 21st off
+    assert bureau_deadline(sh(2027, 9, 24, 10), Limits(bureau_days=1), cal=cal) == sh(2027, 9, 26, 18)
+    assert resume_after_supplement(sh(2027, 9, 30, 10), Limits(supplement_days=1), cal=cal) == sh(2027, 10, 8, 18)
+
+
+def test_fallback_years_and_the_installed_calendar():
+    cal = WorkingCalendar({2027: example_2027()})
+    assert cal.fallback_years(date(2026, 12, 1), date(2028, 1, 1)) == [2028]
+    assert WorkingCalendar().fallback_years(date(2026, 12, 1), date(2027, 12, 31)) == [2027]
+    with pytest.raises(ValueError, match="official"):
+        WorkingCalendar({2026: example_2027()})
