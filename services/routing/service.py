@@ -337,6 +337,7 @@ class RoutingService(ServiceBase):
         schedule = holidays.schedule_of(holidays.check_year(year), data)
         with self.db.transaction() as session:
             holidays.store(session, schedule, scope["sub"], now())
+            self._audit(session, scope, "calendar.loaded", f"calendar/{year}", None, data)
         with self.db.transaction() as session:  # this copy at once; the others on their next refresh
             holidays.refresh(session)
             return s.CalendarOut().dump(holidays.view(session, year))

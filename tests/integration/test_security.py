@@ -1,7 +1,6 @@
 """The outside probe's findings (issue 12), each as it was seen: a caller doing what its role may not."""
 
 import io
-from datetime import UTC, datetime
 
 import pytest
 from helpers import Api, case_body, wait_for
@@ -115,6 +114,12 @@ def test_the_audit_trail_records_changes_and_unmasked_reads_and_is_append_only(d
     assert api.call("PUT", "/api/v1/communities/maxian/routing-rules", json=rules).status_code == 200
     assert api.call("PUT", "/api/v1/communities/maxian/limits", json={"limits": {"supplement_days": 5}}).ok
     assert api.post("/api/v1/bureaus", {"code": "housing", "name": "马尾区住建局"}).status_code == 201
+    days = [("元旦", "01-01", "01-03"), ("春节", "02-05", "02-12"), ("清明节", "04-03", "04-05")]
+    days += [("劳动节", "05-01", "05-05"), ("端午节", "06-09", "06-09"), ("中秋节", "09-15", "09-15")]
+    days += [("国庆节", "10-01", "10-07")]
+    holidays = [{"name": n, "from": f"2027-{a}", "to": f"2027-{b}"} for n, a, b in days]
+    schedule = {"notice": "test schedule", "holidays": holidays}
+    assert api.call("PUT", "/api/v1/calendar/2027", json=schedule).status_code == 200
     rule = {"community": "maxian", "code": "night_watch", "name": "夜间巡逻", "points": 5, "unit": "per_activity"}
     assert api.post("/api/v1/point-rules", rule).status_code == 201, "point rule"
 
@@ -138,14 +143,15 @@ def test_the_audit_trail_records_changes_and_unmasked_reads_and_is_append_only(d
     assert added["target"] == "roster/members/maxian-g01-leader" and added["detail"]["name"] == "=1+1"
     actions = {r["action"] for r in entries(limit=500)}
     expected = {"community.created", "directory.added", "roster.added", "rules.replaced", "limits.set"}
-    assert expected | {"bureau.created", "point_rule.created", "personal_data.read"} <= actions
+    assert expected | {"bureau.created", "point_rule.created", "calendar.loaded", "personal_data.read"} <= actions
 
     # reading the trail is recorded too (it holds what was changed, personal data included)
     audit_reads = wait_for(lambda: entries(action="personal_data.read", actor="district-admin"))
     assert audit_reads[0]["target"] == "GET /api/v1/audit" and audit_reads[0]["detail"]["subjects"]
 
-    # keyset paging across four services: every entry once, newest first (up to now: reading adds entries)
-    until = datetime.now(UTC).isoformat()
+    # keyset paging across four services: every entry once, newest first; up to the grid member's read, as
+    # reading the trail adds entries (every change before it is committed: they were answered before it)
+    until = read[0]["at"]
     pages, cursor = [], None
     while True:
         params = {"limit": 3, "to": until} | ({"cursor": cursor} if cursor else {})
