@@ -129,8 +129,8 @@ class FeedbackEndpoints:
         Route(
             "GET",
             "/api/v1/supervisions",
-            "Supervision records (open, overdue, by kind or target)",
-            STAFF,
+            "Supervision records (open, overdue, by kind or target); a deputy sees the records they made",
+            STAFF + ("deputy",),
             query=fs.SupervisionQuery,
             response=fs.page_of(fs.SupervisionOut),
             tags=TAGS,

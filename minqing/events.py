@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 
 from marshmallow import Schema, ValidationError, fields, validate
 
+from minqing.fields import StrictBool
 from minqing.vocabulary import CHANNELS, FEEDBACK_METHODS, HANDLING_TYPES, SUPERVISION_KINDS, one_of
 
 
@@ -124,7 +125,7 @@ class ReplySent(Schema):
 
 
 class CaseRated(Schema):
-    satisfied = fields.Bool(required=True)
+    satisfied = StrictBool(required=True)
     score = fields.Int(load_default=None, validate=validate.Range(min=1, max=5))
     comment = fields.Str(load_default=None)
     recorded_by = fields.Nested(Actor, load_default=None)
@@ -175,7 +176,7 @@ class VisitRecorded(Schema):
 
 class PollClosed(Schema):
     title = fields.Str(required=True)
-    passed = fields.Bool(required=True)
+    passed = StrictBool(required=True)
     yes_share = fields.Float(required=True)
     participation = fields.Float(required=True)
     reason = fields.Str(required=True)

@@ -19,6 +19,7 @@ OUTBOX_PENDING = Gauge("minqing_outbox_pending", "outbox rows not yet published"
 OUTBOX_LAG = Gauge("minqing_outbox_lag_seconds", "age of the oldest unpublished outbox row", ["service"])
 DEAD_LETTERS = Counter("minqing_dead_letters_total", "event messages parked in a dead-letter queue", ["queue"])
 HANDLER_RETRIES = Counter("minqing_handler_retries_total", "event handler failures sent for retry", ["queue"])
+RPC_REPLIES_LOST = Counter("minqing_rpc_replies_lost_total", "RPC replies the broker refused", ["service"])
 HTTP_REQUESTS = Counter("minqing_http_requests_total", "HTTP requests", ["method", "route", "status"])
 HTTP_LATENCY = Histogram(
     "minqing_http_latency_seconds",

@@ -143,9 +143,29 @@ def idempotent(session: Session, principal: str, key: str | None, fingerprint: s
                 )
             )
     except IntegrityError as exc:
-        # a concurrent request with the same key won: fail this one so the client retries and replays
-        raise Conflict(f"a request with Idempotency-Key {key!r} is in progress; retry") from exc
+        # a concurrent request with the same key won: this transaction must go; `write_once` replays the winner
+        raise KeyInProgress(f"a request with Idempotency-Key {key!r} is in progress; retry") from exc
     return response
+
+
+class KeyInProgress(Conflict):
+    """Another request with the same key stored its answer while this one ran (never leaves the service)."""
+
+
+def write_once(uow: UnitOfWork, principal: str, key: str | None, fingerprint: str, produce) -> dict:
+    """`idempotent` in a transaction of its own: `produce(session)` runs at most once per key. When a request
+    with the same key commits first (a client's retry racing the broker's redelivery of the original after a
+    restart), this one rolls back and replays the winner's answer instead of telling the client 409."""
+    try:
+        with uow.transaction() as session:
+            return idempotent(session, principal, key, fingerprint, lambda: produce(session))
+    except KeyInProgress:
+        pass
+    try:
+        with uow.transaction() as session:
+            return idempotent(session, principal, key, fingerprint, lambda: produce(session))
+    except KeyInProgress as exc:
+        raise Conflict(str(exc)) from None  # the winner has not committed yet: the client retries
 
 
 def take_unsent(session: Session, source: str) -> list[dict]:

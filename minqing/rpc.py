@@ -6,6 +6,8 @@ import functools
 import logging
 import time
 
+from amqp.exceptions import AMQPError
+from kombu.exceptions import KombuError
 from marshmallow import Schema, ValidationError, fields, validate
 from sqlalchemy.exc import OperationalError
 
@@ -64,6 +66,12 @@ def boundary(service: str):
                 outcome = "unavailable"
                 log.warning("%s.%s: database unavailable: %s", service, fn.__name__, str(exc).splitlines()[0])
                 raise Unavailable("the database is unavailable or busy; retry with the same Idempotency-Key") from None
+            except (KombuError, AMQPError) as exc:
+                # the broker went away while this call asked another service (an RPC of its own): a 503 the
+                # caller retries (writes with their Idempotency-Key), not a 500
+                outcome = "unavailable"
+                log.warning("%s.%s: broker unavailable: %s", service, fn.__name__, exc)
+                raise Unavailable("the message broker is unavailable; retry with the same Idempotency-Key") from None
             except Exception:
                 outcome = "error"
                 log.exception("%s.%s failed", service, fn.__name__)

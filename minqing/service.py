@@ -12,7 +12,7 @@ from minqing import amqp_patch, audit, metrics  # noqa: F401  amqp_patch: surviv
 from minqing.context import Correlation
 from minqing.db import Database
 from minqing.errors import Forbidden
-from minqing.outbox import OutboxRelay, idempotent, outbox_status
+from minqing.outbox import OutboxRelay, outbox_status, write_once
 from minqing.rpc import Idempotency, Scope, load
 
 
@@ -28,10 +28,9 @@ class ServiceBase:
     def _write(self, schema_in, payload, scope, idem, produce):
         """Validate, then run `produce(session, data, scope)` once per Idempotency-Key, in one transaction."""
         data, scope, idem = load(schema_in, payload), load(Scope, scope), load(Idempotency, idem)
-        with self.db.transaction() as session:
-            return idempotent(
-                session, scope["sub"], idem["key"], idem["fingerprint"], lambda: produce(session, data, scope)
-            )
+        return write_once(
+            self.db, scope["sub"], idem["key"], idem["fingerprint"], lambda session: produce(session, data, scope)
+        )
 
     def _audit(self, session, scope, action, target, community=None, detail=None):
         """Record an administrative change in the change's own transaction (minqing/audit.py)."""

@@ -32,6 +32,8 @@ from minqing import config as settings  # noqa: E402
 from minqing.migrate import upgrade  # noqa: E402
 
 PG_ADMIN = os.environ.get("MINQING_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+# another broker (its node named by RABBITMQ_NODENAME for rabbitmqctl), e.g. a private one for tests/faults
+AMQP_BASE = os.environ.get("MINQING_TEST_AMQP", "amqp://guest:guest@127.0.0.1:5672")
 RUN_ID = uuid.uuid4().hex[:10]
 
 
@@ -50,7 +52,7 @@ def amqp_uri():
     vhost = f"minqing-test-{RUN_ID}"
     _rabbitmqctl("add_vhost", vhost)
     _rabbitmqctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
-    os.environ["MINQING_AMQP_URI"] = f"amqp://guest:guest@127.0.0.1:5672/{quote(vhost, safe='')}"
+    os.environ["MINQING_AMQP_URI"] = f"{AMQP_BASE}/{quote(vhost, safe='')}"
     yield os.environ["MINQING_AMQP_URI"]
     _rabbitmqctl("delete_vhost", vhost)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from marshmallow import EXCLUDE, Schema, fields, validate
 
+from minqing.fields import Pattern, StrictBool
 from minqing.vocabulary import CHANNELS, FEEDBACK_METHODS, SUPERVISION_KINDS, one_of
 from services.intake.schemas import CODE, SHORT_CODE, Idempotency, Scope, page_of, text  # noqa: F401
 
@@ -32,18 +33,18 @@ class ReplyOut(Schema):
 
 
 class RatingIn(Schema):
-    satisfied = fields.Bool(required=True, truthy={True}, falsy={False})  # JSON true or false only
+    satisfied = StrictBool(required=True)
     score = fields.Int(load_default=None, strict=True, validate=validate.Range(min=1, max=5))
     comment = text(2000, required=False, load_default=None)
 
 
 class RatingOut(Schema):
     case_id = fields.Str()
-    satisfied = fields.Bool()
+    satisfied = StrictBool()
     score = fields.Int(allow_none=True)
     comment = fields.Str(allow_none=True)
     recorded_by = fields.Dict()
-    via_callback = fields.Bool()
+    via_callback = StrictBool()
     rated_at = fields.AwareDateTime()
     case_status = fields.Str()
     reopen_count = fields.Int()
@@ -78,7 +79,7 @@ class SupervisionIn(Schema):
     finding = text(5000)
     required_action = text(2000, required=False, load_default=None)
     due = fields.AwareDateTime(load_default=None)
-    raises_urgency = fields.Bool(load_default=False, truthy={True}, falsy={False})
+    raises_urgency = StrictBool(load_default=False)
 
 
 class SupervisionOut(Schema):
@@ -91,7 +92,7 @@ class SupervisionOut(Schema):
     finding = fields.Str()
     required_action = fields.Str(allow_none=True)
     due = fields.AwareDateTime(allow_none=True)
-    raises_urgency = fields.Bool()
+    raises_urgency = StrictBool()
     status = fields.Str()
     recorded_by = fields.Str()
     recorded_at = fields.AwareDateTime()
@@ -108,7 +109,7 @@ class SupervisionQuery(Schema):
     status = fields.Str(load_default=None, validate=one_of(("open", "closed")))
     target_type = fields.Str(load_default=None, validate=one_of(("case", "handler", "grid", "community")))
     target_id = fields.Str(load_default=None, validate=validate.Length(max=120))
-    overdue = fields.Bool(load_default=None)
+    overdue = StrictBool(query=True, load_default=None)
     limit = fields.Int(load_default=50, validate=validate.Range(min=1, max=500))
     cursor = fields.Str(load_default=None, validate=validate.Length(max=200))
 
@@ -120,7 +121,7 @@ class CloseIn(Schema):
 class VisitProblem(Schema):
     title = text(200)
     description = text(5000)
-    category = fields.Str(load_default=None, validate=validate.Regexp(r"^[a-z_]{2,40}$"))
+    category = fields.Str(load_default=None, validate=Pattern(r"^[a-z_]{2,40}$"))
     building = fields.Str(load_default=None, validate=CODE)
 
 
@@ -132,7 +133,7 @@ class VisitIn(Schema):
     household = fields.Str(load_default=None, validate=validate.Length(max=80))
     for_case = fields.Str(load_default=None, validate=validate.Length(max=32))
     visited_at = fields.AwareDateTime(load_default=None)
-    missed = fields.Bool(load_default=False, truthy={True}, falsy={False})
+    missed = StrictBool(load_default=False)
     notes = text(5000, required=False, load_default=None)
     problem = fields.Nested(VisitProblem, load_default=None)
 
@@ -216,7 +217,7 @@ class VoteOut(Schema):
     poll_id = fields.Str()
     household = fields.Str()
     option = fields.Str()
-    replaced = fields.Bool()
+    replaced = StrictBool()
 
 
 class VisitPlanOut(Schema):

@@ -70,6 +70,8 @@ def page(session: Session, query: dict, scope: dict, now: datetime) -> dict:
     allowed = visible_communities(scope)
     if allowed is not None:
         stmt = stmt.where(Supervision.community.in_(allowed))
+    if scope["role"] == "deputy":  # a deputy follows up their own records, not other supervisors'
+        stmt = stmt.where(Supervision.recorded_by == scope["sub"])
     for field in ("community", "kind", "status", "target_type", "target_id"):
         if query.get(field):
             stmt = stmt.where(getattr(Supervision, field) == query[field])

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load, validate, validates_schema
 
+from minqing.fields import Pattern, StrictBool
 from minqing.rpc import Idempotency, Scope  # noqa: F401  (re-exported: every service's boundary uses them)
 from minqing.vocabulary import CASE_STATUSES, CHANNELS, HANDLING_TYPES, one_of
 
-CODE = validate.Regexp(r"^[a-z][a-z0-9_-]{1,59}$", error="must be lower-case letters, digits, '-' or '_'")
+CODE = Pattern(r"^[a-z][a-z0-9_-]{1,59}$", error="must be lower-case letters, digits, '-' or '_'")
 # communities, districts and bureaus: their columns hold 40 characters
 SHORT_CODE_PATTERN = r"^[a-z][a-z0-9_-]{1,39}$"
-SHORT_CODE = validate.Regexp(SHORT_CODE_PATTERN, error="must be at most 40 lower-case letters, digits, '-' or '_'")
-PHONE = validate.Regexp(r"^\+?[0-9][0-9 -]{4,18}$", error="must be a phone number of digits (at most 20 characters)")
+SHORT_CODE = Pattern(SHORT_CODE_PATTERN, error="must be at most 40 lower-case letters, digits, '-' or '_'")
+PHONE = Pattern(r"^\+?[0-9][0-9 -]{4,18}$", error="must be a phone number of digits (at most 20 characters)")
 
 
 def text(max_len: int, required: bool = True, **kw) -> fields.Str:
@@ -30,9 +31,7 @@ class CommunityIn(Schema):
     name = text(100)
     district = fields.Str(required=True, validate=SHORT_CODE)
     district_name = text(100, required=False, load_default=None)
-    ref_prefix = fields.Str(
-        load_default=None, validate=validate.Regexp(r"^[A-Z]{2,4}$", error="must be 2-4 capital letters")
-    )
+    ref_prefix = fields.Str(load_default=None, validate=Pattern(r"^[A-Z]{2,4}$", error="must be 2-4 capital letters"))
 
 
 class CommunityOut(Schema):
@@ -106,7 +105,7 @@ class ResidentUnitOut(ResidentUnitIn):
 class Reporter(Schema):
     name = text(60, required=False, load_default=None)
     phone = fields.Str(load_default=None, validate=PHONE)
-    member = fields.Str(load_default=None, validate=validate.Regexp(r"^[A-Za-z0-9_-]{1,32}$"))  # party member id
+    member = fields.Str(load_default=None, validate=Pattern(r"^[A-Za-z0-9_-]{1,32}$"))  # party member id
 
 
 class ReporterOut(Reporter):
@@ -125,7 +124,7 @@ class CaseIn(Schema):
     channel = fields.Str(required=True, validate=one_of(CHANNELS))
     title = text(200)
     description = text(5000)
-    category = fields.Str(load_default=None, validate=validate.Regexp(r"^[a-z_]{2,40}$"))
+    category = fields.Str(load_default=None, validate=Pattern(r"^[a-z_]{2,40}$"))
     reporter = fields.Nested(Reporter, load_default=None)
     location = fields.Nested(Location, load_default=None)
 
@@ -171,10 +170,10 @@ class CaseOut(Schema):
     deadline = fields.AwareDateTime(allow_none=True)
     handler = fields.Nested(HandlerOut, allow_none=True)
     bureau = fields.Str(allow_none=True)
-    overdue = fields.Bool()
+    overdue = StrictBool()
     supervision_level = fields.Int()
     outcome = fields.Str(allow_none=True)
-    satisfied = fields.Bool(allow_none=True)
+    satisfied = StrictBool(allow_none=True)
     reopen_count = fields.Int()
     merged_into = fields.Str(allow_none=True)
     reporter = fields.Nested(ReporterOut, allow_none=True)
@@ -199,7 +198,7 @@ class LedgerQuery(Schema):
     channel = fields.Str(load_default=None, validate=one_of(CHANNELS))
     grid = fields.Str(load_default=None)
     handler = fields.Str(load_default=None)
-    overdue = fields.Bool(load_default=None)
+    overdue = StrictBool(query=True, load_default=None)
     q = fields.Str(load_default=None, validate=validate.Length(min=1, max=100))
     from_ = fields.AwareDateTime(load_default=None, data_key="from")
     to = fields.AwareDateTime(load_default=None)
@@ -222,7 +221,7 @@ class PageQuery(Schema):
 
 class FollowIn(Schema):
     community = fields.Str(required=True, validate=SHORT_CODE)
-    reference = fields.Str(required=True, validate=validate.Regexp(r"^[A-Z]{2,4}-\d{4}-\d{6}$"))
+    reference = fields.Str(required=True, validate=Pattern(r"^[A-Z]{2,4}-\d{4}-\d{6}$"))
 
 
 class MergeIn(Schema):

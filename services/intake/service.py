@@ -16,7 +16,7 @@ from minqing.rpc import boundary, load
 from minqing.service import ServiceBase
 from services.intake import cases, directory, duplicates, ledger
 from services.intake import schemas as s
-from services.intake.models import Building, Case, Grid, Household, ResidentUnit
+from services.intake.models import Building, Case, Community, Grid, Household, ResidentUnit
 
 NAME = "intake"
 DIRECTORY = {  # kind → (model, input schema, output schema, add function)
@@ -54,6 +54,13 @@ class IntakeService(ServiceBase):
             return community
 
         return self._write(s.CommunityIn, payload, scope, idem, produce)
+
+    @rpc
+    @boundary(NAME)
+    def community_exists(self, code):
+        """Whether the community exists: routing and points ask before they accept anything for one."""
+        with self.db.transaction() as session:
+            return isinstance(code, str) and session.get(Community, code) is not None
 
     @rpc
     @boundary(NAME)

@@ -167,9 +167,11 @@ def expire(session: Session, community: str, today: date, now: datetime) -> dict
     touched = total = 0
     for member in members:
         history = session.execute(
-            select(PointEntry.created_at, PointEntry.points).where(PointEntry.member_id == member.id)
+            select(PointEntry.created_at, PointEntry.points, PointEntry.kind, PointEntry.source)
+            .where(PointEntry.member_id == member.id)
+            .order_by(PointEntry.created_at, PointEntry.id)
         ).all()
-        lapsing = rules.expiring([(t, p) for t, p in history], cutoff, member.balance)
+        lapsing = rules.expiring([tuple(row) for row in history], cutoff, member.balance)
         if lapsing:
             reason = f"积分有效期{policy.years}年：{cutoff.date().isoformat()}前获得且未使用的积分失效"
             post(session, member, -lapsing, "expiry", reason, "system", now, source=f"expiry:{cutoff.date()}")

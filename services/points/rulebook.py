@@ -123,7 +123,30 @@ def view(session: Session, rule: PointRule, with_history: bool = False) -> dict:
     return out
 
 
-def listing(session: Session, community: str, now: datetime) -> list[dict]:
-    ensure_defaults(session, community, now)
-    rules = session.scalars(select(PointRule).where(PointRule.community == community).order_by(PointRule.code))
-    return [view(session, rule) for rule in rules]
+def listing(session: Session, community: str) -> list[dict]:
+    """Every rule of the community; the defaults it has not used (nor changed) yet are shown as they would be
+    seeded, without writing them: a read changes nothing."""
+    stored = {
+        rule.code: view(session, rule)
+        for rule in session.scalars(select(PointRule).where(PointRule.community == community))
+    }
+    unused = {code: default_view(community, code) for code in DEFAULT_RULES if code not in stored}
+    return [rule for _, rule in sorted((stored | unused).items())]
+
+
+def lookup(session: Session, community: str, code: str) -> dict:
+    """One rule with its history; a default not yet seeded as it would be (see `listing`)."""
+    rule = session.scalars(select(PointRule).where(PointRule.community == community, PointRule.code == code)).first()
+    if rule is not None:
+        return view(session, rule, with_history=True)
+    if code not in DEFAULT_RULES:
+        raise NotFound(f"rule {code!r} not found in {community!r}")
+    current = default_view(community, code)
+    return current | {"history": [{k: v for k, v in current.items() if k not in ("code", "community")}]}
+
+
+def default_view(community: str, code: str) -> dict:
+    """A default rule not yet stored: version 1 by `system`, valid from whenever it is first used."""
+    name, std = DEFAULT_RULES[code]
+    values = {k: None for k in STANDARD_FIELDS} | {"name": name, "active": True, **std.__dict__}
+    return {"code": code, "community": community, "version": 1, **values, "changed_by": "system", "valid_from": None}

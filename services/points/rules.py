@@ -7,8 +7,9 @@
   `capped` with no points, so the member's file shows why.
 * **Expiry** (optional per community). Points lapse for redemption ``years`` after they were earned.
   Spending takes the oldest points first, so what lapses at a cutoff is what was earned before it and not
-  yet spent, lapsed or corrected away: ``max(0, credits before cutoff − all debits so far)``, never more
-  than the balance. The file keeps every entry; only the balance drops.
+  yet spent, lapsed or corrected away, never more than the balance. A cancelled redemption's refund gives back
+  the lots the redemption took, with the times they were earned, so it lapses when they would have: a refund
+  is not fresh credit. The file keeps every entry; only the balance drops.
 """
 
 from __future__ import annotations
@@ -96,13 +97,50 @@ def within_caps(requested: int, room: int | None) -> int:
     return requested if room is None else max(0, min(requested, room))
 
 
-def expiring(entries: list[tuple[datetime, int]], cutoff: datetime, balance: int) -> int:
-    """Points that lapse at `cutoff` (see the module doc). `entries` are (time, signed points) of every
-    ledger entry of one member: positive ones (awards, refunds, corrections up) are credits, negative ones
-    (redemptions, corrections down, earlier expiries) are debits."""
-    old_credits = sum(p for t, p in entries if p > 0 and t < cutoff)
-    debits = -sum(p for _, p in entries if p < 0)
-    return max(0, min(balance, old_credits - debits))
+def expiring(entries: list[tuple], cutoff: datetime, balance: int) -> int:
+    """Points that lapse at `cutoff` (see the module doc): what is left of the lots earned before it.
+    `entries` are every ledger entry of one member in ledger order, as (time, signed points) or
+    (time, signed points, kind, source); see `unspent_lots`."""
+    return max(0, min(balance, sum(amount for earned_at, amount in unspent_lots(entries) if earned_at < cutoff)))
+
+
+def unspent_lots(entries: list[tuple]) -> list[tuple[datetime, int]]:
+    """What is left of each credit, oldest first: credits (awards, corrections up) are lots earned at their
+    time; debits (redemptions, corrections down, expiries) consume the oldest lots first. A refund
+    (kind "refund") gives back the very lots its redemption (the debit with the same source) consumed,
+    with their original earned-at times, so refunded points lapse when they would have had they never
+    been spent; only a refund with no such redemption on record is fresh credit."""
+    lots: list[list] = []  # [earned_at, amount], kept in earned-at order
+    consumed: dict[str, list[tuple[datetime, int]]] = {}  # a redemption's source -> the lots it took
+    for at, points, *tagged in entries:
+        kind, source = tagged if tagged else (None, None)
+        if points > 0:
+            taken = consumed.pop(source, []) if kind == "refund" and source else []
+            for earned_at, amount in taken:
+                give = min(amount, points)
+                _insert_lot(lots, earned_at, give)
+                points -= give
+            if points:
+                _insert_lot(lots, at, points)
+            continue
+        debit, taken = -points, []
+        for lot in lots:
+            take = min(lot[1], debit)
+            if take:
+                lot[1] -= take
+                debit -= take
+                taken.append((lot[0], take))
+            if not debit:
+                break
+        lots = [lot for lot in lots if lot[1]]
+        if kind == "redemption" and source:
+            consumed[source] = taken
+    return [(earned_at, amount) for earned_at, amount in lots]
+
+
+def _insert_lot(lots: list[list], earned_at: datetime, amount: int) -> None:
+    index = next((i for i, lot in enumerate(lots) if lot[0] > earned_at), len(lots))
+    lots.insert(index, [earned_at, amount])
 
 
 def expiry_cutoff(today: date, years: int) -> datetime:

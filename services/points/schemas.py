@@ -7,12 +7,13 @@ from datetime import date, datetime
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
 from minqing.errors import InvalidInput
+from minqing.fields import Pattern, StrictBool
 from minqing.vocabulary import one_of
 from services.intake.schemas import CODE, PHONE, SHORT_CODE, Idempotency, PageQuery, Scope, page_of, text  # noqa: F401
 from services.points.rules import ENTRY_KINDS, MEMBER_STATUSES, UNITS
 
-RULE_CODE = validate.Regexp(r"^[a-z][a-z0-9_]{1,39}$", error="lower-case letters, digits and '_'")
-ID = validate.Regexp(r"^[A-Za-z0-9_-]{1,120}$", error="letters, digits, '-' or '_'")
+RULE_CODE = Pattern(r"^[a-z][a-z0-9_]{1,39}$", error="lower-case letters, digits and '_'")
+ID = Pattern(r"^[A-Za-z0-9_-]{1,120}$", error="letters, digits, '-' or '_'")
 POINTS = validate.Range(min=1, max=10_000)
 
 
@@ -35,7 +36,7 @@ class PartyMemberChange(Schema):
     professions = fields.List(text(40), validate=validate.Length(max=20))
     specialties = fields.List(text(40), validate=validate.Length(max=20))
     availability = fields.List(text(40), validate=validate.Length(max=20))
-    active = fields.Bool(truthy={True}, falsy={False})
+    active = StrictBool()
 
 
 class PartyMemberIn(PartyMemberChange):
@@ -64,7 +65,7 @@ class PartyMemberOut(Schema):
     professions = fields.List(fields.Str())
     specialties = fields.List(fields.Str())
     availability = fields.List(fields.Str())
-    active = fields.Bool()
+    active = StrictBool()
     balance = fields.Int()
     registered_at = fields.AwareDateTime()
     updated_at = fields.AwareDateTime()
@@ -77,7 +78,7 @@ class PartyMemberQuery(PageQuery):
     branch = fields.Str(load_default=None, validate=validate.Length(max=120))
     status = fields.Str(load_default=None, validate=one_of(MEMBER_STATUSES))
     unit = fields.Str(load_default=None, validate=CODE)
-    active = fields.Bool(load_default=None)
+    active = StrictBool(query=True, load_default=None)
 
 
 # --- the ledger ------------------------------------------------------------------------------------
@@ -135,8 +136,8 @@ class PointRuleChange(Schema):
     cap_day = fields.Int(strict=True, allow_none=True, validate=POINTS)
     cap_month = fields.Int(strict=True, allow_none=True, validate=POINTS)
     cap_year = fields.Int(strict=True, allow_none=True, validate=validate.Range(min=1, max=1_000_000))
-    needs_approval = fields.Bool(truthy={True}, falsy={False})
-    active = fields.Bool(truthy={True}, falsy={False})
+    needs_approval = StrictBool()
+    active = StrictBool()
     note = fields.Str(allow_none=True, validate=validate.Length(max=1000))
     expected_version = fields.Int(strict=True, validate=validate.Range(min=1))
 
@@ -152,7 +153,7 @@ class PointRuleIn(PointRuleChange):
     name = text(120)
     points = fields.Int(strict=True, required=True, validate=POINTS)
     unit = fields.Str(required=True, validate=one_of(UNITS))
-    needs_approval = fields.Bool(load_default=False, truthy={True}, falsy={False})
+    needs_approval = StrictBool(load_default=False)
 
 
 class PointRuleOut(Schema):
@@ -165,11 +166,11 @@ class PointRuleOut(Schema):
     cap_day = fields.Int(allow_none=True)
     cap_month = fields.Int(allow_none=True)
     cap_year = fields.Int(allow_none=True)
-    needs_approval = fields.Bool()
-    active = fields.Bool()
+    needs_approval = StrictBool()
+    active = StrictBool()
     note = fields.Str(allow_none=True)
     changed_by = fields.Str()
-    valid_from = fields.AwareDateTime()
+    valid_from = fields.AwareDateTime(allow_none=True)  # null: a default rule not used yet
     history = fields.List(fields.Dict())
 
 
@@ -244,7 +245,7 @@ class AwardQuery(PageQuery):
 
 
 class DecisionIn(Schema):
-    approve = fields.Bool(required=True, truthy={True}, falsy={False})
+    approve = StrictBool(required=True)
     reason = fields.Str(load_default=None, validate=validate.Length(max=500))
 
 
@@ -261,7 +262,7 @@ class RewardChange(Schema):
     name = text(120, required=False)
     description = fields.Str(allow_none=True, validate=validate.Length(max=2000))
     price = fields.Int(strict=True, validate=validate.Range(min=1, max=1_000_000))
-    active = fields.Bool(truthy={True}, falsy={False})
+    active = StrictBool()
     stock_delta = fields.Int(strict=True, validate=validate.Range(min=-1_000_000, max=1_000_000))
 
 
@@ -272,7 +273,7 @@ class RewardOut(Schema):
     description = fields.Str(allow_none=True)
     price = fields.Int()
     stock = fields.Int()
-    active = fields.Bool()
+    active = StrictBool()
     updated_at = fields.AwareDateTime()
 
 
@@ -281,7 +282,7 @@ class RewardQuery(Schema):
         unknown = EXCLUDE
 
     community = fields.Str(required=True, validate=SHORT_CODE)
-    include_inactive = fields.Bool(load_default=False)
+    include_inactive = StrictBool(query=True, load_default=False)
 
 
 class RedemptionIn(Schema):

@@ -10,6 +10,7 @@ from nameko.rpc import rpc
 from nameko.timer import timer
 from sqlalchemy import select
 
+from minqing.communities import CommunityCheck
 from minqing.errors import Forbidden, NotFound
 from minqing.events import load_envelope
 from minqing.handlers import event_handler
@@ -40,13 +41,21 @@ def _community(scope: dict, community: str) -> None:
         raise NotFound(f"community {community!r} not found")
 
 
-class PointsService(ServiceBase):
+class PointsService(CommunityCheck, ServiceBase):
     name = NAME
+
+    def _known(self, schema_in, payload, scope) -> None:
+        """Before any transaction opens: the body's community is the caller's and intake knows it (422)."""
+        data, scope = load(schema_in, payload), load(s.Scope, scope)
+        _community(scope, data["community"])
+        self._require_community(data["community"], field="community")
 
     # --- member files ----------------------------------------------------------------------------
     @rpc
     @boundary(NAME)
     def register_member(self, payload, scope, idem=None):
+        self._known(s.PartyMemberIn, payload, scope)
+
         def produce(session, data, scope):
             _community(scope, data["community"])
             if scope["role"] not in members.STAFF:
@@ -138,23 +147,24 @@ class PointsService(ServiceBase):
     def list_rules(self, query, scope):
         query, scope = load(s.CommunityQuery, query), load(s.Scope, scope)
         _community(scope, query["community"])
-        with self.db.transaction() as session:
-            return s.PointRuleOut(many=True).dump(rulebook.listing(session, query["community"], now()))
+        self._require_community(query["community"])
+        with self.db.transaction() as session:  # a read: a default rule not yet used is shown, not stored
+            return s.PointRuleOut(many=True).dump(rulebook.listing(session, query["community"]))
 
     @rpc
     @boundary(NAME)
     def get_rule(self, community, code, scope):
         scope = load(s.Scope, scope)
         _community(scope, community)
+        self._require_community(community)
         with self.db.transaction() as session:
-            rulebook.ensure_defaults(session, community, now())
-            return s.PointRuleOut().dump(
-                rulebook.view(session, rulebook.get(session, community, code), with_history=True)
-            )
+            return s.PointRuleOut().dump(rulebook.lookup(session, community, code))
 
     @rpc
     @boundary(NAME)
     def create_rule(self, payload, scope, idem=None):
+        self._known(s.PointRuleIn, payload, scope)
+
         def produce(session, data, scope):
             _admin(scope)
             _community(scope, data["community"])
@@ -167,6 +177,8 @@ class PointsService(ServiceBase):
     @rpc
     @boundary(NAME)
     def change_rule(self, community, code, payload, scope, idem=None):
+        self._require_community(community)
+
         def produce(session, data, scope):
             _admin(scope)
             _community(scope, community)
@@ -182,6 +194,8 @@ class PointsService(ServiceBase):
     @rpc
     @boundary(NAME)
     def publish_activity(self, payload, scope, idem=None):
+        self._known(s.ActivityIn, payload, scope)
+
         def produce(session, data, scope):
             members.require_staff(scope)
             _community(scope, data["community"])
@@ -269,6 +283,8 @@ class PointsService(ServiceBase):
     @rpc
     @boundary(NAME)
     def add_reward(self, payload, scope, idem=None):
+        self._known(s.RewardIn, payload, scope)
+
         def produce(session, data, scope):
             _admin(scope)
             _community(scope, data["community"])
@@ -342,6 +358,7 @@ class PointsService(ServiceBase):
         query, scope = load(s.RankingQuery, query), load(s.Scope, scope)
         members.require_staff(scope)
         _community(scope, query["community"])
+        self._require_community(query["community"])
         with self.db.transaction() as session:
             try:
                 return s.RankingOut().dump(reports.ranking(session, query, now().astimezone(rules.TZ).date()))
@@ -351,6 +368,8 @@ class PointsService(ServiceBase):
     @rpc
     @boundary(NAME)
     def set_expiry(self, payload, scope, idem=None):
+        self._known(s.ExpiryIn, payload, scope)
+
         def produce(session, data, scope):
             _admin(scope)
             _community(scope, data["community"])
@@ -365,6 +384,7 @@ class PointsService(ServiceBase):
     def get_expiry(self, query, scope):
         query, scope = load(s.CommunityQuery, query), load(s.Scope, scope)
         _community(scope, query["community"])
+        self._require_community(query["community"])
         with self.db.transaction() as session:
             return s.ExpiryOut().dump(ledger.get_policy(session, query["community"]))
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from marshmallow import EXCLUDE, Schema, fields, validate
 
+from minqing.fields import Pattern, StrictBool
 from minqing.vocabulary import HANDLING_TYPES, one_of
 from services.intake.schemas import (  # noqa: F401
     CODE,
@@ -36,7 +37,7 @@ class MemberIn(Schema):
 class MemberOut(MemberIn):
     community = fields.Str()
     phone = masked_phone()
-    active = fields.Bool()
+    active = StrictBool()
 
 
 class UnitIn(Schema):
@@ -87,7 +88,7 @@ class BureauOut(BureauListed):
 
 class RuleIn(Schema):
     priority = fields.Int(load_default=100, validate=validate.Range(min=0, max=10000))
-    category = fields.Str(load_default=None, validate=validate.Regexp(r"^[a-z_]{2,40}$"))
+    category = fields.Str(load_default=None, validate=Pattern(r"^[a-z_]{2,40}$"))
     keywords = fields.List(fields.Str(validate=validate.Length(min=1, max=20)), load_default=list)
     handling_type = fields.Str(required=True, validate=one_of(HANDLING_TYPES))
     handler_kind = fields.Str(load_default="grid_leader", validate=one_of(HANDLER_KINDS))
@@ -118,7 +119,7 @@ class LimitsOut(Schema):
 
 class RemovedOut(Schema):
     id = fields.Str()
-    removed = fields.Bool()
+    removed = StrictBool()
 
 
 class Action(Schema):
@@ -252,8 +253,8 @@ class HotIssueOut(Schema):
 
 
 # --- the holiday calendar (docs/calendar.md) -------------------------------------------------------------------
-# a holiday's name as the notice writes it: no control characters, no blank ends (\Z: `$` lets a newline through)
-HOLIDAY_NAME = validate.Regexp(
+# a holiday's name as the notice writes it: no control characters, no blank ends (Pattern: a whole match)
+HOLIDAY_NAME = Pattern(
     r"^[^\s\x00-\x1f\x7f](?:[^\x00-\x1f\x7f]{0,38}[^\s\x00-\x1f\x7f])?\Z",
     error="must be 1–40 characters (the holiday's name, e.g. 春节), no control characters or blank ends",
 )
@@ -289,7 +290,7 @@ class CalendarDayOut(Schema):
     kind = fields.Str(metadata={"description": "holiday (a day off) or workday (an adjusted working day, 调休上班)"})
     name = fields.Str()
     source = fields.Str(metadata={"description": "official (loaded notice), library (chinesecalendar) or statutory"})
-    fixed_by_law = fields.Bool(metadata={"description": "one of the days off 《全国年节及纪念日放假办法》 fixes"})
+    fixed_by_law = StrictBool(metadata={"description": "one of the days off 《全国年节及纪念日放假办法》 fixes"})
 
 
 class CalendarOut(Schema):

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from minqing import config as settings
 from minqing import metrics
+from minqing.communities import CommunityCheck
 from minqing.errors import Forbidden, NotFound
 from minqing.events import load_envelope
 from minqing.handlers import event_handler
@@ -54,7 +55,7 @@ def case_view(case: RoutedCase) -> dict:
     )
 
 
-class RoutingService(ServiceBase):
+class RoutingService(CommunityCheck, ServiceBase):
     name = NAME
 
     @staticmethod
@@ -62,14 +63,19 @@ class RoutingService(ServiceBase):
         if not can_see(scope, community):
             raise NotFound(f"community {community!r} not found")
 
+    def _in_known_community(self, scope: dict, community: str) -> None:
+        """The caller's community, and one intake knows: asked before any transaction opens (an RPC)."""
+        self._in_scope(scope, community)
+        self._require_community(community)
+
     # --- roster, bureaus, rules, limits ----------------------------------------------------------
     @rpc
     @boundary(NAME)
     def add_roster_entry(self, kind, community, payload, scope, idem=None):
         schema_in, schema_out = ROSTER[kind]
+        self._in_known_community(load(s.Scope, scope), community)
 
         def produce(session, data, scope):
-            self._in_scope(scope, community)
             entry = schema_out().dump(roster.add(session, kind, community, data))
             self._audit(session, scope, "roster.added", f"roster/{kind}/{entry.get('id')}", community, data)
             return entry
@@ -81,7 +87,7 @@ class RoutingService(ServiceBase):
     def update_roster_entry(self, kind, community, entry_id, payload, scope):
         schema_in, schema_out = ROSTER[kind]
         changes, scope = load(schema_in(partial=True, exclude=("id",)), payload), load(s.Scope, scope)
-        self._in_scope(scope, community)
+        self._in_known_community(scope, community)
         with self.db.transaction() as session:
             entry = schema_out().dump(roster.update(session, kind, community, entry_id, changes))
             self._audit(session, scope, "roster.changed", f"roster/{kind}/{entry_id}", community, changes)
@@ -121,7 +127,14 @@ class RoutingService(ServiceBase):
         if isinstance(url, str):  # resolved here, before the transaction: no network call inside one
             targets.check(url, targets.allowed_hosts(self.config.get("WEBHOOK_ALLOW_HOSTS")))
         # the secret is shown once, to the call that created it: never kept in the stored idempotent answer
-        return self._write(s.BureauIn, payload, scope, idem, produce) | created
+        answer = self._write(s.BureauIn, payload, scope, idem, produce)
+        if created.get("webhook_secret"):
+            # a produce that lost a race on the key rolled back: show only the secret that was committed
+            with self.db.transaction() as session:
+                bureau = session.get(Bureau, answer["code"])
+                if bureau is not None and bureau.webhook_secret == created["webhook_secret"]:
+                    answer["webhook_secret"] = created["webhook_secret"]
+        return answer
 
     @rpc
     @boundary(NAME)
@@ -134,7 +147,7 @@ class RoutingService(ServiceBase):
     @boundary(NAME)
     def set_rules(self, community, payload, scope):
         data, scope = load(s.RuleSet, payload), load(s.Scope, scope)
-        self._in_scope(scope, community)
+        self._in_known_community(scope, community)
         with self.db.transaction() as session:
             rules = s.RuleOut(many=True).dump(roster.replace_rules(session, community, data["rules"]))
             self._audit(session, scope, "rules.replaced", f"routing-rules/{community}", community, data)
@@ -144,7 +157,7 @@ class RoutingService(ServiceBase):
     @boundary(NAME)
     def set_limits(self, community, payload, scope):
         data, scope = load(s.LimitsIn, payload), load(s.Scope, scope)
-        self._in_scope(scope, community)
+        self._in_known_community(scope, community)
         with self.db.transaction() as session:
             limits = roster.set_limits(session, community, data["limits"])
             self._audit(session, scope, "limits.set", f"limits/{community}", community, data)

@@ -37,7 +37,8 @@ from services.routing.models import Decision, RoutedCase
 LEADER = "maxian-g01-leader"
 START_BALANCE, STOCK = 10_000, 10_000
 # MINQING_FAULTS_INFRA=0 skips restarting the machine's RabbitMQ and PostgreSQL (they are shared: do that
-# only where nothing else uses them, as in CI)
+# only where nothing else uses them, as in CI; or point the run at private ones: MINQING_TEST_AMQP with
+# RABBITMQ_NODENAME, MINQING_TEST_PG with MINQING_TEST_PG_CLUSTER)
 INFRA = os.environ.get("MINQING_FAULTS_INFRA", "1") == "1"
 
 
@@ -47,8 +48,9 @@ def rabbitmqctl(*args: str) -> str:
 
 def restart_postgres() -> None:
     version = subprocess.run(["ls", "/etc/postgresql"], capture_output=True, text=True).stdout.split()[0]
+    cluster = os.environ.get("MINQING_TEST_PG_CLUSTER", "main")
     subprocess.run(
-        ["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "restart"],
+        ["pg_ctlcluster", "--skip-systemctl-redirect", version, cluster, "restart"],
         check=True,
         capture_output=True,
         timeout=120,

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from minqing.db import UnitOfWork, make_engine
 from minqing.errors import Conflict
 from minqing.migrate import upgrade
-from services.points import awards, ledger, members, rulebook, rules
+from services.points import awards, ledger, members, rewards, rulebook, rules
 from services.points.models import PointEntry
 from services.points.rules import Standard
 
@@ -102,6 +102,93 @@ def test_expiring_matches_first_in_first_out(steps, cutoff_hours):
     lapsing = rules.expiring(entries, cutoff, balance)
     assert 0 <= lapsing <= balance
     assert lapsing == fifo_expiring(entries, cutoff)
+
+
+def test_a_refund_gives_back_the_lots_the_redemption_took_not_fresh_credit():
+    cutoff = T0 + timedelta(days=365)
+    earned, spent, refunded = T0, T0 + timedelta(days=300), T0 + timedelta(days=400)
+    history = [(earned, 10, "award", None), (spent, -10, "redemption", "redemption:r1")]
+    history.append((refunded, 10, "refund", "redemption:r1"))
+    assert rules.expiring(history, cutoff, balance=10) == 10  # earned a year before the cutoff: it lapses
+    assert rules.unspent_lots(history) == [(earned, 10)]
+    # a refund whose redemption is not on record (none in these books) stays fresh credit
+    assert rules.expiring([(refunded, 10, "refund", "redemption:gone")], cutoff, balance=10) == 0
+
+
+def unit_expiring(entries, cutoff):
+    """Reference, one point at a time: a debit takes the oldest points; a refund puts back the very points its
+    redemption took."""
+    points, taken = [], {}
+    for when, amount, kind, source in entries:
+        if amount > 0:
+            back = taken.pop(source, []) if kind == "refund" else []
+            points += back + [when] * (amount - len(back))
+            points.sort()
+        else:
+            taken_now, points = points[:-amount], points[-amount:]
+            if kind == "redemption":
+                taken[source] = taken_now
+    return sum(1 for when in points if when < cutoff)
+
+
+ledger_ops = st.lists(
+    st.tuples(
+        st.sampled_from(["award", "redeem", "correct", "expire", "refund"]), st.integers(1, 5), st.integers(1, 40)
+    ),
+    min_size=1,
+    max_size=40,
+)
+
+
+def ledger_history(steps, cutoff_of=lambda when: when - timedelta(hours=100)):
+    """A member's entries from random steps, refused overdrafts left out, expiry and refunds as the ledger
+    posts them."""
+    entries, balance, when, open_redemptions = [], 0, T0, []
+    for n, (op, gap, amount) in enumerate(steps):
+        when += timedelta(hours=gap)
+        if op == "award":
+            entry = (when, amount, "award", None)
+        elif op == "refund":
+            if not open_redemptions:
+                continue
+            source, price = open_redemptions.pop(amount % len(open_redemptions))
+            entry = (when, price, "refund", source)
+        elif op == "expire":
+            lapsing = rules.expiring(entries, cutoff_of(when), balance)
+            if not lapsing:
+                continue
+            entry = (when, -lapsing, "expiry", None)
+        else:
+            if amount > balance:
+                continue  # the ledger refuses an overdraft
+            kind, source = ("redemption", f"redemption:{n}") if op == "redeem" else ("correction", None)
+            entry = (when, -amount, kind, source)
+            if op == "redeem":
+                open_redemptions.append((source, amount))
+        entries.append(entry)
+        balance += entry[1]
+    return entries, balance
+
+
+@given(ledger_ops, st.integers(0, 200))
+def test_expiring_with_refunds_matches_point_by_point_first_in_first_out(steps, cutoff_hours):
+    entries, balance = ledger_history(steps)
+    cutoff = T0 + timedelta(hours=cutoff_hours)
+    lapsing = rules.expiring(entries, cutoff, balance)
+    assert 0 <= lapsing <= balance
+    assert lapsing == unit_expiring(entries, cutoff)
+    assert sum(amount for _, amount in rules.unspent_lots(entries)) == balance
+
+
+@given(ledger_ops, st.integers(1, 40), st.integers(0, 200))
+def test_a_redemption_cancelled_at_once_changes_no_expiry(steps, price, cutoff_hours):
+    entries, balance = ledger_history(steps)
+    if price > balance:
+        return
+    when = (entries[-1][0] if entries else T0) + timedelta(hours=1)
+    spent = [(when, -price, "redemption", "redemption:x"), (when, price, "refund", "redemption:x")]
+    cutoff = T0 + timedelta(hours=cutoff_hours)
+    assert rules.expiring(entries + spent, cutoff, balance) == rules.expiring(entries, cutoff, balance)
 
 
 # --- the ledger on a real (SQLite) database --------------------------------------------------------
@@ -206,3 +293,18 @@ def test_no_sequence_of_operations_breaks_the_books(uow, steps):
             assert ledger.entries_sum(session, member.id) == member.balance
         assert ledger.mismatches(session) == []
         session.rollback()
+
+
+def test_a_cancelled_redemption_s_points_lapse_when_they_would_have(uow):
+    with uow.transaction() as session:
+        member = new_member(session)
+        ledger.set_policy(session, "maxian", 1, "admin", T0)
+        ledger.post(session, member, 30, "award", "奖励", "system", T0)
+        reward = rewards.add(session, {"community": "maxian", "name": "毛巾", "price": 30, "stock": 5}, T0)
+        redemption = rewards.redeem(session, member, reward, 1, "member", T0 + timedelta(days=300))
+        rewards.cancel(session, redemption, "staff", "缺货", T0 + timedelta(days=400))
+        assert member.balance == 30
+        lapsed = ledger.expire(session, "maxian", (T0 + timedelta(days=400)).date(), T0 + timedelta(days=400))
+        assert lapsed["points"] == 30 and member.balance == 0  # earned more than a year ago: no second cycle
+        again = ledger.expire(session, "maxian", (T0 + timedelta(days=401)).date(), T0 + timedelta(days=401))
+        assert again["points"] == 0 and ledger.mismatches(session) == []

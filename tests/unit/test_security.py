@@ -241,22 +241,3 @@ def test_the_annual_files_member_phone_is_masked_like_any_other():
     file = {"year": 2026, "member": {"id": "m1", "name": "林志华", "phone": "13900002222"}}
     assert mask(Principal("u", "district_admin", ("*",)), file)["member"]["phone"] == "139****2222"
     assert file["member"]["phone"] == "13900002222"
-
-
-def test_an_rpc_reply_lost_with_the_broker_does_not_kill_the_service():
-    from kombu.exceptions import OperationalError
-    from nameko.rpc import Responder
-
-    from minqing import amqp_patch  # noqa: F401  the patch under test
-
-    class Gone:
-        def __init__(self, *args, **kwargs):
-            pass
-
-        def publish(self, *args, **kwargs):
-            raise OperationalError("[Errno 111] ECONNREFUSED")
-
-    message = type("Message", (), {"properties": {"content_type": "application/json", "reply_to": "r"}})()
-    responder = Responder("amqp://", exchange=None, serializer="json", message=message)
-    responder.publisher_cls = Gone
-    assert responder.send_response({"ok": True}, None) == ({"ok": True}, None)
