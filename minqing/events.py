@@ -157,6 +157,13 @@ class HotIssueDetected(Schema):
     title = fields.Str(load_default=None)
 
 
+class HotIssueUpdated(HotIssueDetected):
+    """A case joined a hot issue after it was detected. Carries the whole membership, which only grows, so
+    its size is the issue's version: a copy keeps the largest list it has seen, in whatever order."""
+
+    joined = fields.List(fields.Str(), load_default=list)
+
+
 class CaseSupervised(Schema):
     supervision_id = fields.Str(required=True)
     kind = fields.Str(required=True, validate=one_of(SUPERVISION_KINDS))
@@ -223,6 +230,7 @@ EVENT_SCHEMAS: dict[str, type[Schema]] = {
     "case.reopened": CaseReopened,
     "case.merged": CaseMerged,
     "hot_issue.detected": HotIssueDetected,
+    "hot_issue.updated": HotIssueUpdated,
     "case.project_linked": ProjectLinked,
     "poll.closed": PollClosed,
     "case.supervised": CaseSupervised,

@@ -22,6 +22,11 @@ from services.feedback.models import FeedbackCase, Rating, Reply
 
 SOURCE = "feedback"
 REPLYABLE = ("resolved", "replied")
+# once answered, only feedback moves the case on (a rating closes or reopens it); routing is idle until then
+FEEDBACK_OWNED = ("replied", "closed")
+# events that repeat the version and state of the step before them (routing's scanner, a project claim):
+# the step itself carries what it means (the resolution's time), so only steps move the copy
+FOLLOWERS = ("case.overdue", "case.due_soon", "case.project_linked")
 FIRST_ACTIONS = ("case.accepted", "case.started", "case.resolved", "case.escalated", "case.supplement_requested")
 
 
@@ -89,18 +94,27 @@ def case_for_routing_event(session: Session, envelope: dict) -> FeedbackCase:
     return get_case(session, envelope["subject"], lock=True)
 
 
-def on_routing_event(session: Session, case: FeedbackCase, envelope: dict) -> None:
+def on_routing_event(session: Session, case: FeedbackCase, envelope: dict) -> bool:
+    """Follow routing's view of the case by routing's version: an event no newer than the last one applied
+    (late, reordered, redelivered) changes nothing of the copied state. Returns whether it was applied.
+
+    `routing_version` is routing's alone; `version` is the highest of the shared sequence seen from either
+    service (feedback numbers its own steps after it), so a routing step that shares a number with a
+    feedback supervision record (both took "last seen + 1") still applies."""
     case.version = max(case.version, envelope["version"])
-    state = envelope["data"].get("state") or {}
-    if state:
-        case.handling_type, case.deadline = state.get("handling_type"), state.get("deadline")
-        case.handler_id = (state.get("handler") or {}).get("id")
-        if case.status not in ("replied", "closed"):
-            case.status = state["status"]
-    if envelope["type"] in FIRST_ACTIONS and case.first_action_at is None:
-        case.first_action_at = envelope["time"]
+    if envelope["type"] in FIRST_ACTIONS:  # the earliest, whatever order they arrive in
+        case.first_action_at = min(t for t in (case.first_action_at, envelope["time"]) if t is not None)
+    state = envelope["data"].get("state")
+    if not state or envelope["type"] in FOLLOWERS or envelope["version"] <= case.routing_version:
+        return False
+    case.routing_version = envelope["version"]
+    case.handling_type, case.deadline = state.get("handling_type"), state.get("deadline")
+    case.handler_id = (state.get("handler") or {}).get("id")
+    if case.status not in FEEDBACK_OWNED:
+        case.status = state["status"]
     if envelope["type"] == "case.resolved":
-        case.resolved_at, case.status = envelope["time"], "resolved"
+        case.resolved_at = envelope["time"]
+    return True
 
 
 # --- replying and rating --------------------------------------------------------------------------

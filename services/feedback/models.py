@@ -51,7 +51,8 @@ class FeedbackCase(Base):
     reopen_count: Mapped[int] = mapped_column(Integer, default=0)
     closed_at: Mapped[datetime | None] = mapped_column(Stamp)
     close_reason: Mapped[str | None] = mapped_column(String(20))
-    version: Mapped[int] = mapped_column(Integer, default=1)
+    version: Mapped[int] = mapped_column(Integer, default=1)  # highest of the shared sequence seen (either service)
+    routing_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # routing's last applied
 
 
 class Reply(Base):

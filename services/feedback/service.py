@@ -217,8 +217,8 @@ class FeedbackService(ServiceBase):
         with self.db.transaction() as session:
             if claim_inbox(session, "feedback.routing", envelope["id"]):
                 case = answers.case_for_routing_event(session, envelope)
-                answers.on_routing_event(session, case, envelope)
-                if envelope["type"] == "case.resolved":
+                applied = answers.on_routing_event(session, case, envelope)
+                if applied and envelope["type"] == "case.resolved":
                     sample = float(self.config.get("RETURN_VISIT_SAMPLE", 1.0))
                     visits.schedule_return(session, case, sample, random.Random(envelope["id"]))
 

@@ -132,7 +132,9 @@ def register_case(
         overdue=False,
         supervision_level=0,
         reopen_count=0,
+        supervision_raises=0,
         state_version=1,
+        routing_version=1,
         feedback_version=0,
         updated_at=now,
         demo_key=demo_key,
@@ -192,9 +194,11 @@ def merge_case(session: Session, case: Case, into_id: str, scope: dict, reason: 
     for which in (case, target):
         if which.status in ("merged", "withdrawn", "closed"):
             raise Conflict(f"case {which.reference} is {which.status}; only open cases can be merged")
-    version = case.state_version + 1
+    # intake's own step, outside routing's and feedback's numbering: it takes no number of theirs, and the
+    # ledger keeps the case merged whatever they send next (docs/projections.md)
+    version = case.state_version
     actor_info = actor_of(scope)
-    case.status, case.merged_into, case.state_version, case.updated_at = "merged", target.id, version, now
+    case.status, case.merged_into, case.updated_at = "merged", target.id, now
     session.add(
         TimelineEntry(
             case_id=case.id,

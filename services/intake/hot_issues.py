@@ -1,5 +1,6 @@
 """Hot-issue detection (热点问题): the same category recurring in one community — at least `threshold`
-cases within `window_days` — is announced once with `hot_issue.detected`; later cases join it."""
+cases within `window_days` — is announced once with `hot_issue.detected`; a later case of the category
+joins it and is announced with `hot_issue.updated` (the whole membership again)."""
 
 from __future__ import annotations
 
@@ -25,7 +26,9 @@ def check(session: Session, case: Case, now: datetime, threshold: int = 5, windo
         )
     ).first()
     if existing is not None:
-        existing.case_ids = [*existing.case_ids, case.id]
+        if case.id not in existing.case_ids:
+            existing.case_ids = [*existing.case_ids, case.id]
+            _announce(session, existing, "hot_issue.updated", window_days, None, now, joined=[case.id])
         return existing
     since = now - timedelta(days=window_days)
     recent = list(
@@ -48,22 +51,31 @@ def check(session: Session, case: Case, now: datetime, threshold: int = 5, windo
         detected_at=now,
     )
     session.add(issue)
+    _announce(session, issue, "hot_issue.detected", window_days, case.title, now)
+    return issue
+
+
+def _announce(
+    session: Session, issue: HotIssue, type_: str, window_days: int, title: str | None, now: datetime, **extra
+):
+    """The issue's whole membership, every time it changes: routing's copy (which meetings and projects
+    use) takes the largest; the membership only grows, so its size is the version."""
     add_event(
         session,
         make_envelope(
-            "hot_issue.detected",
+            type_,
             source=SOURCE,
-            community=case.community,
+            community=issue.community,
             subject=issue.id,
-            version=1,
+            version=len(issue.case_ids),
             time=now,
             data={
-                "category": case.category,
-                "count": len(recent),
+                "category": issue.category,
+                "count": len(issue.case_ids),
                 "window_days": window_days,
-                "case_ids": recent,
-                "title": case.title,
+                "case_ids": issue.case_ids,
+                "title": title,
+                **extra,
             },
         ),
     )
-    return issue

@@ -3,7 +3,8 @@ events routing and feedback emit.
 
 Events can arrive out of order (classification and assignment are published moments apart, retries
 reorder them). Every event goes on the timeline; the case's current state only moves forward: an event
-whose `version` is not newer than what the ledger has applied changes nothing but the timeline.
+whose `version` is not newer than what the ledger has applied from its source changes nothing but the
+timeline (docs/projections.md).
 """
 
 from __future__ import annotations
@@ -144,14 +145,12 @@ def _rated(case: Case, data: dict) -> None:
 
 
 def _reopened(case: Case, data: dict) -> None:
-    case.reopen_count = max(case.reopen_count, data["reopen_count"])
     case.satisfied = None
 
 
 def _take_state(case: Case, state: dict) -> None:
-    case.status, case.handling_type, case.deadline = state["status"], state["handling_type"], state["deadline"]
-    case.bureau = state["bureau"]
-    case.supervision_level = max(case.supervision_level, state.get("supervision_level") or 0)
+    case.handling_type, case.deadline, case.bureau = state["handling_type"], state["deadline"], state["bureau"]
+    _supervise(case, routing_level=state.get("supervision_level") or 0)
     handler = state.get("handler") or {}
     case.handler_id, case.handler_kind, case.handler_name = handler.get("id"), handler.get("kind"), handler.get("name")
 
@@ -183,9 +182,23 @@ def is_case_event(event_type: str) -> bool:
     return event_type.startswith("case.") or event_type == "reply.sent"
 
 
+def _supervise(case: Case, routing_level: int = 0, raises: int = 0) -> None:
+    """督办 has two sources: routing's level (at least 1 once overdue; only ever rises) and the supervision
+    records that demand action, each raising it one more. Kept apart, so the sum is the same in any order."""
+    base = max(case.supervision_level - case.supervision_raises, routing_level)
+    case.supervision_raises += raises
+    case.supervision_level = base + case.supervision_raises
+
+
 def apply_event(session: Session, case: Case, envelope: dict) -> bool:
-    """Record the event on the timeline and, if newer than the case's state, apply it. True if applied."""
-    data = envelope["data"]
+    """Record the event on the timeline and apply what it says that is newer than what the ledger has.
+    True if it changed the case's state.
+
+    Two services write a case, so each group of fields follows its own source's order: routing's fields
+    (handling type, deadline, handler, bureau, outcome) by `routing_version`, the resident's verdict by
+    `feedback_version`; the status is whoever's latest in the shared sequence (`state_version`). Intake's
+    own merge is none of these: a merged case reads merged whatever routing does next."""
+    data, kind, version = envelope["data"], envelope["type"], envelope["version"]
     actor = data.get("actor") or data.get("recorded_by")
     detail = {
         k: (v.isoformat() if isinstance(v, (datetime, date)) else v)
@@ -194,45 +207,53 @@ def apply_event(session: Session, case: Case, envelope: dict) -> bool:
     }
     # steps taken in one go (classified and assigned) share a time; the source's version orders them, since
     # concurrent consumers may apply them in either order
-    detail["version"] = envelope["version"]
+    detail["version"] = version
     session.add(
         TimelineEntry(
-            case_id=case.id,
-            event_id=envelope["id"],
-            type=envelope["type"],
-            time=envelope["time"],
-            actor=actor,
-            detail=detail,
+            case_id=case.id, event_id=envelope["id"], type=kind, time=envelope["time"], actor=actor, detail=detail
         )
     )
-    if envelope["type"] == "case.supervised":
+    if kind == "case.supervised":
         # a supervision record demanding action raises the case's urgency (督办) by one level
-        case.supervision_level = case.supervision_level + 1
+        _supervise(case, raises=1)
         case.updated_at = max(case.updated_at, envelope["time"])
         return True
-    if envelope["type"] == "case.overdue":
-        # supervision only ever rises, whatever order the events come in
+    if kind == "case.overdue":
+        # supervision only ever rises, whatever order the events come in; the deadline is the step's own,
+        # which the step (same version) sets too: taken here only while that step is still on its way
         case.overdue = True
-        case.supervision_level = max(case.supervision_level, data.get("supervision_level") or 1)
-        case.deadline = case.deadline or data["deadline"]
+        _supervise(case, routing_level=data.get("supervision_level") or 1)
+        if version > case.routing_version:
+            case.deadline = data["deadline"]
         case.updated_at = max(case.updated_at, envelope["time"])
         return True
-    if envelope["type"] in VERDICT and envelope["version"] > case.feedback_version:
+    if kind == "case.reopened":  # a count that only rises: whatever the order, the highest is the count
+        case.reopen_count = max(case.reopen_count, data["reopen_count"])
+    if kind in VERDICT and version > case.feedback_version:
         # the resident's verdict has its own order: a reopening that arrives after routing has already
         # reassigned the case still clears the old verdict and counts the reopen
-        VERDICT[envelope["type"]](case, data)
-        case.feedback_version = envelope["version"]
-    if envelope["version"] <= case.state_version or envelope["type"] not in TRANSITIONS:
+        VERDICT[kind](case, data)
+        case.feedback_version = version
+    if kind not in TRANSITIONS:
         return False
-    status, change = TRANSITIONS[envelope["type"]]
-    case.status = status
-    if change and envelope["type"] not in VERDICT:
-        change(case, data)
-    if data.get("state"):
-        _take_state(case, data["state"])
-    case.state_version = envelope["version"]
-    case.updated_at = max(case.updated_at, envelope["time"])
-    return True
+    applied = False
+    if envelope["source"] == "routing" and version > case.routing_version:
+        change = TRANSITIONS[kind][1]
+        if change:
+            change(case, data)
+        if data.get("state"):
+            _take_state(case, data["state"])
+        case.routing_version = version
+        applied = True
+    if version > case.state_version:
+        case.status = data["state"]["status"] if data.get("state") else TRANSITIONS[kind][0]
+        case.state_version = version
+        applied = True
+    if case.merged_into:
+        case.status = "merged"
+    if applied:
+        case.updated_at = max(case.updated_at, envelope["time"])
+    return applied
 
 
 def as_dict(case: Case, now: datetime) -> dict:

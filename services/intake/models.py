@@ -148,8 +148,10 @@ class Case(Base):
     reopen_count: Mapped[int] = mapped_column(Integer, default=0)
     merged_into: Mapped[str | None] = mapped_column(String(32))
     possible_duplicates: Mapped[list] = mapped_column(JSON, default=list)
-    state_version: Mapped[int] = mapped_column(Integer, default=1)
-    feedback_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    supervision_raises: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # of supervision_level
+    state_version: Mapped[int] = mapped_column(Integer, default=1)  # the status: latest of routing's and feedback's
+    routing_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")  # routing's fields
+    feedback_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # the resident's verdict
     updated_at: Mapped[datetime] = mapped_column(Stamp)
     demo_key: Mapped[str | None] = mapped_column(String(40), unique=True)
 

@@ -15,13 +15,45 @@ from services.routing.models import AgendaItem, HotIssue, Meeting, Project, Rout
 from services.routing.workflow import _emit, _step
 
 
-def record_hot_issue(session: Session, envelope: dict) -> HotIssue:
+def record_hot_issue(session: Session, envelope: dict, now: datetime) -> HotIssue:
+    """Follow intake's hot issue (`hot_issue.detected`, then `hot_issue.updated` as cases join): the
+    membership only grows, so the larger list is the newer and the copy keeps the union, whatever order
+    the events come in. Cases that join after the issue went on an agenda join the open agenda item, or
+    the project claimed from it (linked now, resolved with it)."""
     data = envelope["data"]
-    issue = session.get(HotIssue, envelope["subject"]) or HotIssue(id=envelope["subject"], status="open")
-    issue.community, issue.category, issue.title = envelope["community"], data["category"], data.get("title")
-    issue.case_ids, issue.detected_at = data["case_ids"], envelope["time"]
-    session.add(issue)
+    issue = session.get(HotIssue, envelope["subject"], with_for_update=True)
+    if issue is None:
+        issue = HotIssue(id=envelope["subject"], community=envelope["community"], status="open", case_ids=[])
+        issue.detected_at = envelope["time"]
+        session.add(issue)
+    issue.category = data["category"]
+    if envelope["type"] == "hot_issue.detected":  # the title it was detected under; later events carry none
+        issue.title, issue.detected_at = data.get("title"), min(issue.detected_at, envelope["time"])
+    joined = [cid for cid in data["case_ids"] if cid not in (issue.case_ids or [])]
+    if not joined:
+        return issue
+    newer, older = (
+        (data["case_ids"], issue.case_ids or [])
+        if len(data["case_ids"]) > len(issue.case_ids or [])
+        else (issue.case_ids or [], data["case_ids"])
+    )
+    issue.case_ids = [*newer, *(cid for cid in older if cid not in newer)]
+    session.flush()
+    _spread(session, issue, joined, now)
     return issue
+
+
+def _spread(session: Session, issue: HotIssue, joined: list[str], now: datetime) -> None:
+    for item in session.scalars(select(AgendaItem).where(AgendaItem.hot_issue_id == issue.id)):
+        item.case_ids = [*item.case_ids, *(cid for cid in joined if cid not in item.case_ids)]
+        project = session.scalars(select(Project).where(Project.item_id == item.id)).first()
+        if project is None or project.status != "active":
+            continue
+        new = [cid for cid in joined if cid not in project.case_ids]
+        project.case_ids = [*project.case_ids, *new]
+        session.flush()
+        for case in session.scalars(select(RoutedCase).where(RoutedCase.id.in_(new))):
+            _emit(session, case, "case.project_linked", _link(project), now)
 
 
 def _units(session: Session, community: str, ids: list[str], field: str) -> list[Unit]:
@@ -91,20 +123,13 @@ def claim(session: Session, item_id: str, data: dict, actor: dict, now: datetime
     if item.hot_issue_id:
         session.get(HotIssue, item.hot_issue_id).status = "claimed"
     for case in _linked(session, project):
-        _emit(
-            session,
-            case,
-            "case.project_linked",
-            {
-                "project_id": project.id,
-                "title": project.title,
-                "units": project.units,
-                "deadline": project.deadline,
-            },
-            now,
-        )
+        _emit(session, case, "case.project_linked", _link(project), now)
     session.flush()
     return project
+
+
+def _link(project: Project) -> dict:
+    return {"project_id": project.id, "title": project.title, "units": project.units, "deadline": project.deadline}
 
 
 def meeting_view(session: Session, meeting: Meeting) -> dict:

@@ -293,7 +293,11 @@ class RoutingService(CommunityCheck, ServiceBase):
         envelope = load_envelope(body)
         with self.db.transaction() as session:
             if claim_inbox(session, "routing.hot_issues", envelope["id"]):
-                meetings.record_hot_issue(session, envelope)
+                meetings.record_hot_issue(session, envelope, now())
+
+    @event_handler("intake", "hot_issue.updated")
+    def on_hot_issue_updated(self, body):
+        self.on_hot_issue(body)
 
     @event_handler("intake", "case.registered")
     def on_case_registered(self, body):

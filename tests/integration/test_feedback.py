@@ -7,7 +7,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from helpers import Api, case_body, wait_for
+from kombu import Connection
+from nameko.standalone.events import get_event_exchange
 from openpyxl import load_workbook
+
+from minqing.events import make_envelope
 
 
 @pytest.fixture
@@ -89,6 +93,46 @@ def test_dissatisfied_resident_reopens_and_the_ledger_follows_every_step(worked)
     assert rows[0][0] == f"马限社区 民情工作月报（{month}）"
     assert ("满意率", "0.0%", 0, 1, "一次满意 / 已评价") == rows[7][:5]
     assert api.get("/api/v1/stats/report.xlsx", params={"community": "atlantis", "period": month}).status_code == 404
+
+
+def test_routing_events_out_of_order_leave_the_case_answerable(worked, amqp_uri):
+    """Issue 18: accepted (v11) and resolved (v12) 71 ms apart reached feedback the other way round; its copy
+    stayed accepted for good and every reply was refused. Here resolved goes out on the broker first."""
+    api, resident, handler = worked
+    cid = resident.post("/api/v1/cases", case_body(channel="online", category="elevator")).json()["id"]
+    assigned = wait_for(lambda: (c := ledger_status(api, cid))["status"] == "assigned" and c)
+    state = {
+        "reference": assigned["reference"],
+        "channel": "online",
+        "grid": "maxian-g01",
+        "registered_at": datetime.fromisoformat(assigned["registered_at"]),
+        "handling_type": assigned["handling_type"],
+        "deadline": datetime.fromisoformat(assigned["deadline"]),
+        "handler": assigned["handler"],
+        "supervision_level": 0,
+    }
+    version = assigned["version"]
+    resolved = ("case.resolved", version + 2, {"summary": "已更换电梯门机", "state": state | {"status": "resolved"}})
+    accepted = ("case.accepted", version + 1, {"state": state | {"status": "accepted"}})
+    with Connection(amqp_uri) as connection:
+        producer = connection.Producer()
+        for type_, v, data in (resolved, accepted):
+            body = make_envelope(type_, source="routing", community="maxian", subject=cid, version=v, data=data)
+            producer.publish(body, exchange=get_event_exchange("routing", {}), routing_key=type_, serializer="json")
+    # the ledger took both (the accepted one onto the timeline only), so feedback has had both too
+    wait_for(
+        lambda: [e["type"] for e in ledger_status(api, cid)["timeline"]][-2:] == ["case.resolved", "case.accepted"]
+    )
+    wait_for(lambda: ledger_status(api, cid)["status"] == "resolved")
+    reply = wait_for(
+        lambda: (r := handler.post(f"/api/v1/cases/{cid}/replies", {"method": "online", "content": "已修好"})).ok and r,
+        timeout=5,
+    )
+    assert reply.status_code == 201
+    happy = resident.post(f"/api/v1/cases/{cid}/rating", {"satisfied": True, "score": 5})
+    assert happy.status_code == 201 and happy.json()["case_status"] == "closed"
+    stats = api.get("/api/v1/stats", params={"community": "maxian", "period": "last_30_days", "group_by": "handler"})
+    assert [g["group"] for g in stats.json()["groups"]] == ["maxian-g01-leader"]
 
 
 def test_a_vote_of_an_estate_one_vote_per_household(directory, token):

@@ -101,3 +101,53 @@ def test_roster_and_limits(directory, token):
     assert limits.status_code == 200 and limits.json()["limits"]["supplement_days"] == 5
     wrong = api.call("PUT", "/api/v1/communities/maxian/limits", json={"limits": {"weekend_days": 2}})
     assert wrong.status_code == 422 and "weekend_days" in wrong.json()["detail"]
+
+
+def test_a_case_registered_after_the_hot_issue_is_detected_joins_it_and_is_resolved_by_the_project(directory, token):
+    """Issue 18: intake added the late case to its hot issue, but routing's copy (which meetings and
+    projects use) stayed as detected, so completing the project left that resident unanswered."""
+    api = directory
+    assert (
+        api.post("/api/v1/communities/maxian/roster/units", {"id": "maxian-prop", "name": "物业公司"}).status_code
+        == 201
+    )
+    titles = [
+        "小区停车位不够",
+        "晚上车停到消防通道",
+        "外来车辆占用车位",
+        "希望规划停车场",
+        "车位被长期占用",
+        "新能源车没有充电位",
+    ]
+    cases = [
+        api.post("/api/v1/cases", case_body(category="parking", title=t, description=t + "，每天晚上都很挤。")).json()
+        for t in titles
+    ]
+    late = cases[-1]
+    # detected at the fifth case; the sixth joins it in intake, and routing's copy follows
+    issue = wait_for(
+        lambda: next(
+            (i for i in api.get("/api/v1/communities/maxian/hot-issues").json()["items"] if len(i["case_ids"]) == 6),
+            None,
+        )
+    )
+    assert issue["category"] == "parking" and issue["case_ids"] == [c["id"] for c in cases]
+    meeting = api.post(
+        "/api/v1/communities/maxian/meetings",
+        {
+            "title": "停车难议事会",
+            "held_at": "2026-11-20T15:00:00+08:00",
+            "attending_units": ["maxian-prop"],
+            "agenda": [{"hot_issue": issue["id"]}],
+        },
+    )
+    assert meeting.status_code == 201, meeting.text
+    item = meeting.json()["agenda"][0]
+    assert late["id"] in item["case_ids"]
+    unit = Api(api.base, token("unit_handler", ["maxian"], sub="maxian-prop"))
+    claim = unit.post(f"/api/v1/agenda-items/{item['id']}/claim", {"units": ["maxian-prop"], "owner": "物业 陈经理"})
+    assert claim.status_code == 201, claim.text
+    done = unit.post(f"/api/v1/projects/{claim.json()['id']}/complete", {"summary": "划定夜间临时停车区"})
+    assert done.status_code == 200, done.text
+    assert set(done.json()["resolved_cases"]) == {c["id"] for c in cases}
+    wait_for(lambda: api.get(f"/api/v1/cases/{late['id']}").json()["status"] == "resolved")

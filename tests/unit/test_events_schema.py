@@ -44,6 +44,7 @@ def test_envelope_round_trip():
         ("case.assigned", {}),
         ("reply.sent", {"reply_id": "r", "method": "carrier_pigeon", "content": "x"}),
         ("case.rated", {"satisfied": True, "score": 9}),
+        ("hot_issue.updated", {"category": "parking", "count": 6, "window_days": 30}),  # no membership
         ("case.unknown", {}),
     ],
 )
