@@ -16,8 +16,8 @@ ROSTER = {
 }
 CASE_ACTIONS = {  # path segment → (action, roles, body schema, summary)
     "classify": ("classify", STAFF, rs.ClassifyIn, "Classify: handling type and deadline"),
-    "assign": ("assign", STAFF, rs.AssignIn, "Assign or reassign a handler"),
-    "return": ("return", STAFF, rs.Action, "Return a case to the community's pool"),
+    "assign": ("assign", STAFF, rs.AssignIn, "Assign or reassign a handler (reassigning needs a reason)"),
+    "return": ("return", STAFF, rs.ReturnIn, "Return a case to the community's pool, with a reason"),
     "accept": ("accept", HANDLERS, rs.Action, "The handler accepts the case"),
     "start": ("start", HANDLERS, rs.Action, "The handler starts work"),
     "request-supplement": ("request_supplement", HANDLERS, rs.Action, "Wait for the resident's material (clock stops)"),

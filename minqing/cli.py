@@ -4,7 +4,7 @@ minqing run                               migrate, load demo data, start every s
 minqing serve SERVICE                     run one service process (intake, routing, feedback, points, gateway)
 minqing migrate                           bring every service database to the latest schema
 minqing token --role R --community C      mint a JWT with the configured secret
-minqing seed-demo                         load the Maxian demo data (idempotent)
+minqing seed-demo [--now ISO]             load the Maxian demo data as of now or a given instant (idempotent)
 minqing import-households FILE.xlsx --community C
 minqing dlq list | minqing dlq replay --queue Q
 minqing outbox status
@@ -54,41 +54,64 @@ def cmd_migrate(args) -> int:
     return 0
 
 
+def _instant(text: str) -> datetime:
+    value = datetime.fromisoformat(text)
+    if value.tzinfo is None:
+        raise argparse.ArgumentTypeError(f"{text!r} has no UTC offset; write e.g. 2026-12-01T20:00:00+00:00")
+    return value.astimezone(UTC)
+
+
+def load_demo_year(ls, rs, fs, now: datetime, progress=None) -> tuple[dict, list[dict]]:
+    """Everything of the demo that depends on `now`, but for what only follows the events it produces:
+    intake's cases, routing's year and feedback's (answers, ratings, reopenings, visits, supervision, polls).
+    Returns the counts and the year's events, in the order they happened, for the ledger and points."""
+    from minqing.outbox import take_unsent
+    from services.feedback import demo as feedback_demo
+    from services.intake import demo as intake_demo
+    from services.routing import demo as routing_demo
+
+    counts = intake_demo.load(ls, now, progress=progress)
+    cases = intake_demo.cases_for_routing(ls)
+    counts |= routing_demo.load(rs, cases, now)
+    routing_events, reworked = take_unsent(rs, "routing"), []
+    counts |= feedback_demo.load(fs, rs, cases, routing_events, now, reworked)
+    grids = {g: intake_demo.grid_households(ls, "maxian", g) for g in intake_demo.grid_codes(ls, "maxian")}
+    counts["visits"] = feedback_demo.load_visits(fs, grids, cases, now)
+    counts["supervision"] = feedback_demo.load_supervision(fs, now)
+    counts["polls"] = feedback_demo.load_polls(fs, intake_demo.estate_households(ls, "船政新村"), now)
+    events = routing_events + reworked + take_unsent(fs, "feedback")
+    events.sort(key=lambda e: (e["time"], e["version"]))
+    return counts, events
+
+
 def cmd_seed_demo(args) -> int:
     from tqdm import tqdm
 
     from minqing.db import UnitOfWork, make_engine
     from minqing.migrate import upgrade_all
-    from minqing.outbox import take_unsent
     from services.feedback import demo as feedback_demo
     from services.intake import demo as intake_demo
     from services.points import demo as points_demo
     from services.routing import demo as routing_demo
 
     upgrade_all()
-    now = datetime.now(UTC)
-    intake = UnitOfWork(make_engine(settings.db_url("intake")))
-    routing = UnitOfWork(make_engine(settings.db_url("routing")))
-    feedback = UnitOfWork(make_engine(settings.db_url("feedback")))
-    points = UnitOfWork(make_engine(settings.db_url("points")))
-    with tqdm(desc="demo cases", unit="case", disable=args.quiet) as bar, intake.transaction() as session:
-        counts = intake_demo.load(session, now, progress=bar.update)
-        cases = intake_demo.cases_for_routing(session)
-    with routing.transaction() as rs, feedback.transaction() as fs, intake.transaction() as ls:
-        counts |= routing_demo.load(rs, cases, now)
-        routing_events, reworked = take_unsent(rs, "routing"), []
-        counts |= feedback_demo.load(fs, rs, cases, routing_events, now, reworked)
-        grids = {g: intake_demo.grid_households(ls, "maxian", g) for g in intake_demo.grid_codes(ls, "maxian")}
-        counts["visits"] = feedback_demo.load_visits(fs, grids, cases, now)
-        counts["supervision"] = feedback_demo.load_supervision(fs, now)
-        counts["polls"] = feedback_demo.load_polls(fs, intake_demo.estate_households(ls, "船政新村"), now)
+    now = args.now or datetime.now(UTC)  # the one reading of the clock: every loader below is given `now`
+    intake, routing, feedback, points = (
+        UnitOfWork(make_engine(settings.db_url(s))) for s in ("intake", "routing", "feedback", "points")
+    )
+    # one transaction per database, all open until everything is loaded: a failure anywhere leaves nothing
+    with (
+        tqdm(desc="demo cases", unit="case", disable=args.quiet) as bar,
+        intake.transaction() as ls,
+        routing.transaction() as rs,
+        feedback.transaction() as fs,
+        points.transaction() as ps,
+    ):
+        counts, events = load_demo_year(ls, rs, fs, now, progress=bar.update)
         # the demo year is history: its events go straight into the ledger, not to the broker
-        events = routing_events + reworked + take_unsent(fs, "feedback")
-        events.sort(key=lambda e: (e["time"], e["version"]))
         counts["ledger_events"] = intake_demo.apply_events(ls, events)
-        with points.transaction() as ps:
-            roster = routing_demo.roster_people(rs)
-            counts |= points_demo.load(ps, roster, events + feedback_demo.visit_events(fs), now)
+        roster = routing_demo.roster_people(rs)
+        counts |= points_demo.load(ps, roster, events + feedback_demo.visit_events(fs), now)
     print("demo data loaded (new rows): " + ", ".join(f"{k} {v}" for k, v in counts.items()))
     return 0
 
@@ -242,7 +265,7 @@ def _wait_ready(url: str, procs: list[subprocess.Popen], timeout: float = 90) ->
 def cmd_run(args) -> int:
     from gateway.auth import mint
 
-    cmd_seed_demo(argparse.Namespace(quiet=False))
+    cmd_seed_demo(argparse.Namespace(quiet=False, now=None))
     log_dir = settings.var_dir() / "log"
     log_dir.mkdir(exist_ok=True)
     procs = []
@@ -305,6 +328,9 @@ def build_parser() -> argparse.ArgumentParser:
     token.set_defaults(fn=cmd_token)
     seed = sub.add_parser("seed-demo", help="load the demo district (idempotent)")
     seed.add_argument("--quiet", action="store_true")
+    seed.add_argument(
+        "--now", type=_instant, help="seed as if the time were this ISO 8601 instant with offset (e.g. for tests)"
+    )
     seed.set_defaults(fn=cmd_seed_demo)
     imp = sub.add_parser("import-households", help="import households from an xlsx sheet")
     imp.add_argument("file")

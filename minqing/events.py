@@ -265,7 +265,7 @@ def make_envelope(
     """A JSON-ready envelope; raises ValidationError if `data` does not fit its type's schema."""
     if type not in EVENT_SCHEMAS:
         raise ValidationError({"type": [f"unknown event type {type!r}"]})
-    schema = EVENT_SCHEMAS[type]()
+    schema = _schema(type)
     schema.load(schema.dump(data))  # round-trip so a producer cannot emit what consumers would reject
     return {
         "id": uuid.uuid4().hex,
@@ -280,8 +280,20 @@ def make_envelope(
     }
 
 
+def _schema(type_: str) -> Schema:
+    # building a schema costs more than loading with it (nested schemas are built again each time), and
+    # a loaded demo year or a busy consumer loads thousands; schemas hold no state between loads
+    if type_ not in _SCHEMA_CACHE:
+        _SCHEMA_CACHE[type_] = EVENT_SCHEMAS[type_]()
+    return _SCHEMA_CACHE[type_]
+
+
+_SCHEMA_CACHE: dict[str, Schema] = {}
+_ENVELOPE = Envelope()
+
+
 def load_envelope(body: dict) -> dict:
     """Validated envelope with `data` loaded by its type's schema (datetimes parsed)."""
-    envelope = Envelope().load(body)
-    envelope["data"] = EVENT_SCHEMAS[envelope["type"]]().load(envelope["data"])
+    envelope = _ENVELOPE.load(body)
+    envelope["data"] = _schema(envelope["type"]).load(envelope["data"])
     return envelope

@@ -59,14 +59,10 @@ def _answer_and_rate(
     # back to routing, as the live consumer of case.reopened does, then worked again
     reopened = {"version": case.version, "data": {"reopen_count": case.reopen_count, "reason": "问题没有彻底解决"}}
     routed = workflow.get_case(rt, case.id)
-    workflow.reopen(rt, routed, reopened, rated_at + timedelta(minutes=5))
-    handler = {"sub": routed.handler_id, "role": "grid_member", "communities": [routed.community]}
+    reopened_at = min(rated_at + timedelta(minutes=5), now)
+    workflow.reopen(rt, routed, reopened, reopened_at)
     done = rated_at + timedelta(days=rng.randint(1, 3))
-    if done <= now:
-        outcome = "adopted" if routed.handling_type == "suggestion" else None
-        workflow.handler_step(
-            rt, routed, "resolve", handler, "重新办理", done, summary="重新处理后已彻底解决", outcome=outcome
-        )
+    _rework(rt, routed, reopened_at, done, now)
     # whatever routing did (reclassified, reassigned, perhaps resolved) goes to the ledger and to feedback
     rt.flush()
     again = take_unsent(rt, "routing")
@@ -75,6 +71,33 @@ def _answer_and_rate(
     if done > now:
         return
     _answer_and_rate(fb, rt, case, rng, now, collected)
+
+
+def _rework(rt: Session, routed, reopened_at: datetime, done: datetime, now: datetime) -> None:
+    """Work a reopened case again, as far as `now`, as whoever has it: the bureau it went back to, or its
+    handler (staff assign the grid leader to a case nobody had, one a project answered)."""
+    if routed.status == "escalated":
+        clerk = {"sub": f"{routed.bureau}-clerk", "role": "bureau_handler", "communities": ["*"]}
+        clerk["bureau"] = routed.bureau
+        accepted = reopened_at + (done - reopened_at) / 4
+        if accepted <= now:
+            workflow.bureau_step(rt, routed, "bureau_accept", clerk, None, accepted)
+        if done <= now:
+            workflow.bureau_step(
+                rt, routed, "bureau_resolve", clerk, "重新办理", done, summary="区直部门重新处置并答复"
+            )
+        return
+    assigned = reopened_at + timedelta(hours=1)
+    if routed.status == "classified" and assigned <= now:
+        kind, ref = ("grid_leader", None) if routed.grid else ("member", f"{routed.community}-g01-leader")
+        handler = workflow.resolve_handler(rt, routed, kind, ref)
+        workflow.assign(rt, routed, handler, STAFF, "无原承办人，网格长重新办理", assigned)
+    if done <= now:
+        handler = {"sub": routed.handler_id, "role": "grid_member", "communities": [routed.community]}
+        outcome = "adopted" if routed.handling_type == "suggestion" else None
+        workflow.handler_step(
+            rt, routed, "resolve", handler, "重新办理", done, summary="重新处理后已彻底解决", outcome=outcome
+        )
 
 
 def load(

@@ -30,14 +30,23 @@ def _add_missing(session: Session, model, rows: list[dict], **fixed) -> int:
 
 
 def load(session: Session, now: datetime, progress=None) -> dict:
-    counts = {"communities": 0, "grids": 0, "buildings": 0, "households": 0, "resident_units": 0, "cases": 0}
+    counts = load_directory(session, now) | {"cases": 0}
+    for community in demo_content.communities():
+        counts["cases"] += _load_cases(session, community["code"], now, progress)
+    return counts
+
+
+def load_directory(session: Session, now: datetime) -> dict:
+    """The district's communities, grids, buildings, households and resident units: the same at any `now`
+    (it only stamps a new community's creation time)."""
+    counts = {"communities": 0, "grids": 0, "buildings": 0, "households": 0, "resident_units": 0}
     district = demo_content.district()
     if session.get(District, district["code"]) is None:
         session.add(District(**district))
     for community in demo_content.communities():
         code = community["code"]
         if session.get(Community, code) is None:
-            directory.create_community(session, community)
+            directory.create_community(session, community, now)
             counts["communities"] += 1
         counts["grids"] += _add_missing(session, Grid, demo_content.grids(code))
         counts["buildings"] += _add_missing(session, Building, demo_content.buildings(code))
@@ -50,7 +59,6 @@ def load(session: Session, now: datetime, progress=None) -> dict:
         if fresh:
             directory.add_households(session, code, fresh)
             counts["households"] += len(fresh)
-        counts["cases"] += _load_cases(session, code, now, progress)
     return counts
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -35,7 +35,7 @@ def default_prefix(code: str) -> str:
     return (letters[:2] or "XX").ljust(2, "X")
 
 
-def create_community(session: Session, data: dict) -> Community:
+def create_community(session: Session, data: dict, now: datetime) -> Community:
     if session.get(Community, data["code"]) is not None:
         raise Conflict(f"community {data['code']!r} already exists")
     if session.get(District, data["district"]) is None:
@@ -52,7 +52,7 @@ def create_community(session: Session, data: dict) -> Community:
     if clash:
         raise Conflict(f"reference prefix {prefix!r} is already used by community {clash!r}; choose another")
     community = Community(
-        code=data["code"], name=data["name"], district=data["district"], ref_prefix=prefix, created_at=datetime.now(UTC)
+        code=data["code"], name=data["name"], district=data["district"], ref_prefix=prefix, created_at=now
     )
     session.add(community)
     session.flush()

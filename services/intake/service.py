@@ -49,7 +49,7 @@ class IntakeService(ServiceBase):
     @boundary(NAME)
     def create_community(self, payload, scope, idem=None):
         def produce(session, data, scope):
-            community = s.CommunityOut().dump(directory.create_community(session, data))
+            community = s.CommunityOut().dump(directory.create_community(session, data, now()))
             self._audit(session, scope, "community.created", f"communities/{data['code']}", data["code"], data)
             return community
 

@@ -345,6 +345,16 @@ def deadline_for(
     return add_working_days(reg, days, day_end=limits.day_end, cal=cal)
 
 
+def reopen_deadline(
+    handling_type: str, reopened_at: datetime, limits: Limits = Limits(), *, cal: WorkingCalendar | None = None
+) -> datetime:
+    """A reopened case's fresh limit, counted from the reopening as if registered then; a 补办件 already has the
+    resident's material, so its limit is the one that runs after material arrives."""
+    if handling_type == "supplement":
+        return resume_after_supplement(reopened_at, limits, cal=cal)
+    return deadline_for(handling_type, reopened_at, limits, cal=cal)
+
+
 def bureau_deadline(
     transferred_at: datetime, limits: Limits = Limits(), *, cal: WorkingCalendar | None = None
 ) -> datetime:

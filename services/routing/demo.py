@@ -129,7 +129,7 @@ def load_roster(session: Session) -> None:
 def _work(session: Session, case: RoutedCase, rng: random.Random, now: datetime) -> None:
     """Carry a routed case through the steps a real handler would take, at plausible times."""
     staff = {"sub": "maxian-admin", "role": "community_admin", "communities": [case.community]}
-    t = case.registered_at + timedelta(minutes=rng.randint(10, 90))
+    t = min(case.registered_at + timedelta(minutes=rng.randint(10, 90)), now)  # nothing after `now`
     if case.status == "registered":  # no rule matched: staff classify by hand
         workflow.classify(session, case, "committed", workflow.actor_of(staff), "人工分类", t, committed_days=5)
     if case.status == "classified":  # the rule found no handler (no building given): staff assign
@@ -154,9 +154,13 @@ def _work(session: Session, case: RoutedCase, rng: random.Random, now: datetime)
     if t > now:
         return
     workflow.handler_step(session, case, "accept", handler, None, t)
+    if t + timedelta(minutes=20) > now:
+        return
     workflow.handler_step(session, case, "start", handler, None, t + timedelta(minutes=20))
     if case.handling_type == "supplement":
         t += timedelta(hours=1)
+        if t > now:
+            return
         workflow.handler_step(session, case, "request_supplement", handler, "请提供相关证明材料", t)
         t += timedelta(days=rng.randint(1, 3))
         if t > now:

@@ -30,7 +30,11 @@ STEPS: dict[str, Step] = {
     "request_supplement": Step(WORKING, "awaiting_supplement", "case.supplement_requested"),
     "supplement_received": Step(("awaiting_supplement",), "in_progress", "case.supplement_received"),
     "resolve": Step(WORKING, "resolved", "case.resolved"),
-    "escalate": Step(("registered", "classified", "returned", "reopened") + WORKING, "escalated", "case.escalated"),
+    # from `escalated`: staff redirect a transfer (a first one, or a reopened case sent back to its bureau) to
+    # another bureau before it is accepted
+    "escalate": Step(
+        ("registered", "classified", "returned", "reopened", "escalated") + WORKING, "escalated", "case.escalated"
+    ),
     "bureau_accept": Step(("escalated",), "bureau_accepted", "case.bureau_accepted"),
     "bureau_return": Step(("escalated", "bureau_accepted"), "returned", "case.bureau_returned"),
     "bureau_resolve": Step(("escalated", "bureau_accepted"), "resolved", "case.resolved"),
@@ -44,8 +48,32 @@ STEPS: dict[str, Step] = {
 }
 
 
+# What a client may call, as the path segment after /api/v1/cases/{id}/, and which party calls it: `staff`
+# (community staff), `handler` (the case's handler, or staff) or `bureau` (the bureau the case is with).
+# `reopen` (feedback's event) and `resolve_by_project` (a project's completion) are not called on a case.
+ENDPOINTS: dict[str, tuple[str, str]] = {
+    "classify": ("classify", "staff"),
+    "assign": ("assign", "staff"),
+    "return": ("return", "staff"),
+    "escalate": ("escalate", "staff"),
+    "accept": ("accept", "handler"),
+    "start": ("start", "handler"),
+    "request_supplement": ("request-supplement", "handler"),
+    "supplement_received": ("supplement-received", "handler"),
+    "resolve": ("resolve", "handler"),
+    "bureau_accept": ("bureau/accept", "bureau"),
+    "bureau_return": ("bureau/return", "bureau"),
+    "bureau_resolve": ("bureau/resolve", "bureau"),
+}
+
+
 def allowed_from(status: str) -> list[str]:
     return sorted(action for action, step in STEPS.items() if status in step.sources)
+
+
+def callable_from(status: str, parties: set[str]) -> list[str]:
+    """The endpoints (path segments) the given parties may call on a case in `status`, sorted."""
+    return sorted(ENDPOINTS[a][0] for a in allowed_from(status) if a in ENDPOINTS and ENDPOINTS[a][1] in parties)
 
 
 def check(action: str, status: str) -> Step:

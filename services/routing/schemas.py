@@ -129,6 +129,10 @@ class Action(Schema):
     version = fields.Int(load_default=None, validate=validate.Range(min=1))
 
 
+class ReturnIn(Action):
+    reason = text(500)  # the method records why a case leaves its handler
+
+
 class ClassifyIn(Action):
     handling_type = fields.Str(required=True, validate=one_of(HANDLING_TYPES))
     deadline = fields.Date(load_default=None)  # a committed case's promised date
@@ -163,7 +167,13 @@ class RoutingCaseOut(Schema):
     bureau = fields.Str(allow_none=True)
     supervision_level = fields.Int()
     version = fields.Int()
-    allowed_actions = fields.List(fields.Str())
+    allowed_actions = fields.List(
+        fields.Str(),
+        metadata={
+            "description": "what the caller may call on the case now, as the path after /api/v1/cases/{id}/ "
+            "(e.g. request-supplement, bureau/accept)"
+        },
+    )
 
 
 class DeliveryOut(Schema):

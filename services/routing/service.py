@@ -27,7 +27,7 @@ ROSTER = {"members": (s.MemberIn, s.MemberOut), "units": (s.UnitIn, s.UnitOut), 
 ACTIONS = {  # action → input schema
     "classify": s.ClassifyIn,
     "assign": s.AssignIn,
-    "return": s.Action,
+    "return": s.ReturnIn,
     "accept": s.Action,
     "start": s.Action,
     "request_supplement": s.Action,
@@ -46,12 +46,11 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-def case_view(case: RoutedCase) -> dict:
+def case_view(case: RoutedCase, scope: dict) -> dict:
+    # what this caller can call now, named as the endpoints are (machine.ENDPOINTS is the one mapping)
+    allowed = machine.callable_from(case.status, workflow.parties(case, scope))
     return s.RoutingCaseOut().dump(
-        {
-            **{c: getattr(case, c) for c in s.RoutingCaseOut().fields if hasattr(case, c)},
-            "allowed_actions": machine.allowed_from(case.status),
-        }
+        {**{c: getattr(case, c) for c in s.RoutingCaseOut().fields if hasattr(case, c)}, "allowed_actions": allowed}
     )
 
 
@@ -209,7 +208,7 @@ class RoutingService(CommunityCheck, ServiceBase):
                 workflow.handler_step(
                     session, case, action, scope, reason, at, summary=data.get("summary"), outcome=data.get("outcome")
                 )
-            return case_view(case)
+            return case_view(case, scope)
 
         return self._write(schema_in, payload, scope, idem, produce)
 
@@ -225,7 +224,7 @@ class RoutingService(CommunityCheck, ServiceBase):
                 self._in_scope(scope, case.community)
             if scope["role"] == "unit_handler" and case.handler_id != scope["sub"]:
                 raise NotFound(f"case {case_id!r} not found")  # another unit's case, as intake's ledger says
-            return case_view(case)
+            return case_view(case, scope)
 
     # --- joint meetings and claims ------------------------------------------------------------------
     @rpc

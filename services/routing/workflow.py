@@ -98,7 +98,11 @@ def classify(
         )
     except ValueError as exc:
         raise InvalidInput(str(exc), {"deadline": [str(exc)]}) from None
-    case.handling_type, case.deadline, case.clock_started_at = handling_type, deadline, start or case.registered_at
+    return _classified(session, case, handling_type, deadline, start or case.registered_at, actor, reason, now)
+
+
+def _classified(session, case, handling_type, deadline, clock_start, actor, reason, now) -> RoutedCase:
+    case.handling_type, case.deadline, case.clock_started_at = handling_type, deadline, clock_start
     data = {"handling_type": handling_type, "deadline": deadline, "reason": reason}
     return _step(session, case, "classify", actor, reason, now, data)
 
@@ -127,6 +131,9 @@ def resolve_handler(session: Session, case: RoutedCase, kind: str, ref: str | No
 def assign(
     session: Session, case: RoutedCase, handler: dict, actor: dict, reason: str | None, now: datetime
 ) -> RoutedCase:
+    if case.handler_id and not reason:
+        # a first assignment may go without saying; taking a case from its handler is a decision to explain
+        raise InvalidInput("reassigning a case needs a reason", {"reason": ["required when reassigning"]})
     case.handler_id, case.handler_kind, case.handler_name = handler["id"], handler["kind"], handler.get("name")
     return _step(session, case, "assign", actor, reason, now, {"handler": handler, "reason": reason})
 
@@ -218,6 +225,15 @@ def authorize_bureau(case: RoutedCase, scope: dict) -> None:
         raise NotFound(f"case {case.id!r} not found")
 
 
+def parties(case: RoutedCase, scope: dict) -> set[str]:
+    """Who the caller is to this case, in the terms of `machine.ENDPOINTS`."""
+    if scope["role"] == "bureau_handler":
+        return {"bureau"} if scope.get("bureau") and scope["bureau"] == case.bureau else set()
+    if scope["role"] in STAFF:
+        return {"staff", "handler"}
+    return {"handler"} if case.handler_id and case.handler_id == scope["sub"] else set()
+
+
 def handler_step(session, case, action, scope, reason, now, summary=None, outcome=None) -> RoutedCase:
     authorize_handler(case, scope)
     actor, data = actor_of(scope), {"reason": reason}
@@ -235,6 +251,8 @@ def handler_step(session, case, action, scope, reason, now, summary=None, outcom
     elif action == "return":
         if scope["role"] not in STAFF:
             raise Forbidden("only community staff return a case")
+        if not reason:
+            raise InvalidInput("returning a case needs a reason", {"reason": ["required"]})
         case.handler_id = case.handler_kind = case.handler_name = None
     _step(session, case, action, actor, reason, now, data)
     if action == "resolve" and outcome == "adopted" and case.handling_type == "suggestion":
@@ -273,18 +291,29 @@ def bureau_step(session, case, action, scope, reason, now, summary=None) -> Rout
     return _step(session, case, action, actor, reason, now, data)
 
 
+REOPEN_REASON = "居民不满意，重新办理"
+COMMUNITY_TYPES = ("immediate", "supplement", "committed", "suggestion")  # the handling types worked in the community
+
+
 def reopen(session: Session, case: RoutedCase, envelope: dict, now: datetime) -> RoutedCase:
-    """A dissatisfied resident sends the case back (feedback's `case.reopened`): it is classified again
-    with a fresh clock and the same handler takes it up again; staff may reassign."""
-    machine.check("reopen", case.status)
+    """A dissatisfied resident sends the case back (feedback's `case.reopened`) to whoever answered it, with a
+    fresh time limit counted from now: a grid member or resident unit has it assigned again under the same
+    handling type; a bureau has it transferred again (`case.escalated`, so the same public routing key and
+    webhook as the first transfer). A case nobody handled (answered by a project) waits, classified, for staff.
+    Staff may redirect it as any other case: reassign it, or escalate it elsewhere."""
+    step = machine.check("reopen", case.status)
     case.version = max(case.version, envelope["version"])
     case.reopen_count = envelope["data"]["reopen_count"]
-    case.status, case.bureau = "reopened", None  # the community works a reopened case itself
+    case.status = step.target
     actor, reason = {"id": "system", "role": "system"}, envelope["data"]["reason"]
     session.add(Decision(case_id=case.id, action="reopen", actor=actor, reason=reason, time=now, version=case.version))
-    handler = {"id": case.handler_id, "kind": case.handler_kind, "name": case.handler_name}
-    kind = case.handling_type if case.handling_type in ("immediate", "committed", "suggestion") else "committed"
-    classify(session, case, kind, actor, "居民不满意，重新办理", now, start=now)
-    if handler["id"]:
+    if case.handling_type == "escalated" and case.bureau:
+        return escalate(session, case, case.bureau, actor, REOPEN_REASON, now)
+    case.bureau = None  # a bureau that returned the case is done with it; the community works it
+    kind = case.handling_type if case.handling_type in COMMUNITY_TYPES else "committed"
+    deadline = calendar.reopen_deadline(kind, now, limits_for(session, case.community))
+    _classified(session, case, kind, deadline, now, actor, REOPEN_REASON, now)
+    if case.handler_id:
+        handler = {"id": case.handler_id, "kind": case.handler_kind, "name": case.handler_name}
         assign(session, case, handler, actor, "原承办人重新办理", now)
     return case

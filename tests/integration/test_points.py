@@ -7,7 +7,7 @@ import io
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import psycopg2
 import pytest
@@ -20,6 +20,7 @@ from minqing.dlq import list_dead_letters
 from minqing.events import make_envelope
 from minqing.topology import all_event_handlers
 from services.points import ledger
+from services.points.rules import TZ as SHANGHAI
 
 LEADER = "maxian-g01-leader"
 
@@ -346,7 +347,7 @@ def test_annual_file_as_xlsx_and_page_and_rankings_with_ties(people):
     reward = admin.post("/api/v1/rewards", {"community": "maxian", "name": "毛巾", "price": 3, "stock": 5}).json()
     assert admin.post("/api/v1/redemptions", {"member": a["id"], "reward": reward["id"]}).status_code == 201
 
-    year = datetime.now(UTC).year
+    year = datetime.now(SHANGHAI).year  # the year the service counts the points in: Shanghai's, not UTC's
     ranks = admin.get("/api/v1/rankings", params={"community": "maxian", "period": str(year)}).json()["items"]
     # equal points share a rank, listed by name
     assert [(r["rank"], r["name"], r["points"]) for r in ranks] == [(1, "乙", 9), (1, "甲", 9), (3, "丙", 4)]
@@ -375,9 +376,10 @@ def test_expiry_lapses_old_unspent_points_and_keeps_the_history(people, points_d
     policy = admin.call("PUT", "/api/v1/point-expiry", json={"community": "maxian", "years": 2})
     assert policy.status_code == 200 and policy.json()["years"] == 2
     uow = UnitOfWork(make_engine(points_db))
-    later = date.today() + timedelta(days=2 * 366 + 1)  # two years on, today's points have lapsed
+    today = datetime.now(SHANGHAI).date()  # the service's day (Shanghai), whatever the machine's time zone
+    later = today + timedelta(days=2 * 366 + 1)  # two years on, today's points have lapsed
     with uow.transaction() as session:
-        assert ledger.expire(session, "maxian", date.today(), datetime.now(UTC))["points"] == 0
+        assert ledger.expire(session, "maxian", today, datetime.now(UTC))["points"] == 0
         assert ledger.expire(session, "maxian", later, datetime.now(UTC))["points"] == 20
     with uow.transaction() as session:
         assert ledger.expire(session, "maxian", later, datetime.now(UTC))["points"] == 0  # once

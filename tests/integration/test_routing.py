@@ -171,6 +171,89 @@ def test_escalation_reaches_an_outside_consumer_and_a_signed_webhook(routed, amq
     wait_for(lambda: ledger(api, case["id"])["status"] == "resolved")
 
 
+def test_a_dissatisfied_residents_escalated_case_goes_back_to_the_same_bureau(routed, amqp_uri, token):
+    """Through the real broker: the bureau answered, the resident is dissatisfied, and the bureau receives the
+    case again as a fresh transfer on its own routing key and webhook; staff may then redirect it."""
+    api, _, housing, secret = routed
+    assert api.post("/api/v1/bureaus", {"code": "urban", "name": "马尾区城管局"}).status_code == 201
+    resident = Api(api.base, token("resident", ["maxian"], sub="resident-9"))
+    consumer = subprocess.Popen(
+        [
+            sys.executable,
+            str(Path(__file__).with_name("external_bureau_consumer.py")),
+            *("--url", amqp_uri, "--queue", "housing-reopened-inbox", "--key", "case.escalated.*.housing"),
+            *("--count", "2", "--timeout", "60"),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert consumer.stdout.readline().strip() == "ready"
+        case = resident.post("/api/v1/cases", case_body(category="property_management", title="小区无物业")).json()
+        first = json.loads(consumer.stdout.readline())
+        cid = case["id"]
+        assert housing.post(f"/api/v1/cases/{cid}/bureau/accept", {}).status_code == 200
+        assert housing.post(f"/api/v1/cases/{cid}/bureau/resolve", {"summary": "已约谈开发商"}).status_code == 200
+        reply = {"method": "online", "content": "住建局已约谈开发商"}
+        wait_for(lambda: api.post(f"/api/v1/cases/{cid}/replies", reply).status_code == 201)
+        unhappy = {"satisfied": False, "score": 1, "comment": "还是没有物业"}
+        wait_for(lambda: resident.post(f"/api/v1/cases/{cid}/rating", unhappy).status_code == 201)
+        again = json.loads(consumer.stdout.readline())
+        assert consumer.wait(timeout=30) == 0
+    finally:
+        consumer.kill()
+    assert (first["subject"], again["subject"]) == (cid, cid) and again["id"] != first["id"]
+    assert again["routing_key"] == "case.escalated.maxian.housing" and again["data"]["bureau"] == "housing"
+    assert again["data"]["status"] == "escalated" and again["data"]["version"] > first["data"]["version"]
+
+    def delivered(event_id):
+        for headers, body in Receiver.received:
+            if Webhook(secret).verify(body, {k.lower(): v for k, v in headers.items()})["id"] == event_id:
+                return body
+        return None
+
+    body = wait_for(lambda: delivered(again["id"]), timeout=30)  # the webhook too, signed
+    # a fresh transfer limit, counted from the reopening (its value is the unit tests' business, at fixed instants)
+    reopened_at, limit = (
+        datetime.fromisoformat(json.loads(body)["time"]),
+        datetime.fromisoformat(again["data"]["deadline"]),
+    )
+    assert limit > reopened_at and limit >= datetime.fromisoformat(first["data"]["deadline"])
+
+    view = wait_for(lambda: (v := housing.get(f"/api/v1/cases/{cid}/routing").json())["status"] == "escalated" and v)
+    assert view["allowed_actions"] == ["bureau/accept", "bureau/resolve", "bureau/return"]
+    assert api.get(f"/api/v1/cases/{cid}/routing").json()["allowed_actions"] == ["escalate"]
+    final = wait_for(lambda: (c := ledger(api, cid))["reopen_count"] == 1 and c["status"] == "escalated" and c)
+    assert final["bureau"] == "housing"
+    # staff redirect it to another bureau before housing accepts; housing no longer has it
+    moved = api.post(f"/api/v1/cases/{cid}/escalate", {"bureau": "urban", "reason": "属于市政道路"})
+    assert moved.status_code == 200 and moved.json()["bureau"] == "urban"
+    assert housing.post(f"/api/v1/cases/{cid}/bureau/accept", {}).status_code == 404
+
+
+def test_reassigning_and_returning_need_a_reason_and_allowed_actions_name_endpoints(routed):
+    api, leader, _, _ = routed
+    case = api.post("/api/v1/cases", case_body(category="elevator")).json()
+    cid = case["id"]
+    wait_for(lambda: ledger(api, cid)["status"] == "assigned")
+    # what the caller can call now, spelled as the endpoint after /api/v1/cases/{id}/ (a grid member is staff)
+    for_staff = leader.get(f"/api/v1/cases/{cid}/routing").json()["allowed_actions"]
+    assert for_staff == ["accept", "assign", "escalate", "request-supplement", "resolve", "return", "start"]
+    for segment in for_staff:  # each one is an endpoint the gateway serves (a stale version: refused, not 404)
+        assert api.post(f"/api/v1/cases/{cid}/{segment}", {"version": 999}).status_code in (409, 422), segment
+
+    version = api.get(f"/api/v1/cases/{cid}/routing").json()["version"]
+    unexplained = api.post(f"/api/v1/cases/{cid}/assign", {"handler": "maxian-g01-leader"})
+    assert unexplained.status_code == 422 and "reason" in unexplained.json()["errors"]
+    bare_return = api.post(f"/api/v1/cases/{cid}/return", {})
+    assert bare_return.status_code == 422 and "reason" in bare_return.json()["errors"]
+    assert api.get(f"/api/v1/cases/{cid}/routing").json()["version"] == version  # nothing changed
+    returned = api.post(f"/api/v1/cases/{cid}/return", {"reason": "网格调整"})
+    assert returned.status_code == 200 and returned.json()["status"] == "returned"
+    timeline = wait_for(lambda: (t := ledger(api, cid)["timeline"])[-1]["type"] == "case.returned" and t)
+    assert timeline[-1]["detail"]["reason"] == "网格调整"
+
+
 def test_overdue_is_raised_once_with_two_scanners(routed, run_container, make_config, amqp_uri, routing):
     from services.routing.service import RoutingService
 

@@ -19,7 +19,7 @@ T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 def session(uow):
     with uow.transaction() as s:
         directory.create_community(
-            s, {"code": "maxian", "name": "马限社区", "district": "mawei", "district_name": "马尾区"}
+            s, {"code": "maxian", "name": "马限社区", "district": "mawei", "district_name": "马尾区"}, T0
         )
         directory.add_grid(s, "maxian", {"code": "maxian-g01", "name": "第一网格"})
         directory.add_building(s, "maxian", {"code": "maxian-b01", "name": "1号楼", "grid": "maxian-g01"})

@@ -315,7 +315,7 @@ def ledger_run() -> list[dict]:
 def ledger_case(session, case_id: str = CASE) -> Case:
     """Intake's own row for the case, as registration leaves it."""
     directory.create_community(
-        session, {"code": "maxian", "name": "马限社区", "district": "mawei", "district_name": "马尾区"}
+        session, {"code": "maxian", "name": "马限社区", "district": "mawei", "district_name": "马尾区"}, T0
     )
     case = Case(
         id=case_id, community="maxian", reference="MX-2026-000001", channel="online", title="楼道灯坏了",

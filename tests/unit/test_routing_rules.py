@@ -25,7 +25,7 @@ CORE = {
     "request_supplement": (WORKING, "awaiting_supplement", "case.supplement_requested"),
     "supplement_received": (("awaiting_supplement",), "in_progress", "case.supplement_received"),
     "resolve": (WORKING, "resolved", "case.resolved"),
-    "escalate": (ENTRY + WORKING, "escalated", "case.escalated"),
+    "escalate": (ENTRY + ("escalated",) + WORKING, "escalated", "case.escalated"),  # from escalated: a redirect
     "bureau_accept": (("escalated",), "bureau_accepted", "case.bureau_accepted"),
     "bureau_return": (("escalated", "bureau_accepted"), "returned", "case.bureau_returned"),
     "bureau_resolve": (("escalated", "bureau_accepted"), "resolved", "case.resolved"),
@@ -102,9 +102,44 @@ def test_every_state_the_machine_names_is_a_known_case_status():
     assert named <= set(CASE_STATUSES)
 
 
-def test_escalated_case_is_the_bureaus_only():
-    assert allowed_from("escalated") == ["bureau_accept", "bureau_resolve", "bureau_return"]
+def test_escalated_case_is_the_bureaus_but_staff_may_redirect_it_until_accepted():
+    assert allowed_from("escalated") == ["bureau_accept", "bureau_resolve", "bureau_return", "escalate"]
     assert allowed_from("bureau_accepted") == ["bureau_resolve", "bureau_return"]
+
+
+def test_every_endpoint_the_gateway_serves_is_named_by_the_machine_and_nothing_else():
+    """allowed_actions names endpoints (path segments after /api/v1/cases/{id}/): the one mapping is
+    machine.ENDPOINTS, and it matches the gateway's routes exactly."""
+    from gateway.routing_endpoints import BUREAU_ACTIONS, CASE_ACTIONS, HANDLERS, STAFF
+
+    served = {action: segment for segment, (action, *_) in CASE_ACTIONS.items()}
+    served |= {action: f"bureau/{segment}" for segment, (action, *_) in BUREAU_ACTIONS.items()}
+    assert {action: segment for action, (segment, _) in machine.ENDPOINTS.items()} == served
+    assert set(machine.ENDPOINTS) == set(STEPS) - {"reopen", "resolve_by_project"}
+    for segment, (action, roles, *_) in CASE_ACTIONS.items():
+        assert roles == {"staff": STAFF, "handler": HANDLERS}[machine.ENDPOINTS[action][1]], segment
+
+
+@pytest.mark.parametrize(
+    ("status", "parties", "callable_"),
+    (
+        ("registered", {"staff", "handler"}, ["classify", "escalate"]),
+        ("assigned", {"handler"}, ["accept", "request-supplement", "resolve", "start"]),
+        (
+            "assigned",
+            {"staff", "handler"},
+            ["accept", "assign", "escalate", "request-supplement", "resolve", "return", "start"],
+        ),
+        ("awaiting_supplement", {"handler"}, ["supplement-received"]),
+        ("escalated", {"bureau"}, ["bureau/accept", "bureau/resolve", "bureau/return"]),
+        ("escalated", {"staff", "handler"}, ["escalate"]),
+        ("resolved", {"staff", "handler"}, []),  # reopening is the resident's, through feedback
+        ("replied", {"staff", "handler", "bureau"}, []),
+        ("assigned", set(), []),
+    ),
+)
+def test_callable_from_names_what_a_party_can_call_as_its_endpoint(status, parties, callable_):
+    assert machine.callable_from(status, parties) == callable_
 
 
 def test_unknown_action_is_a_programming_error_not_a_conflict():
