@@ -17,7 +17,7 @@ from services.intake.schemas import page_of
 TAGS = ("audit",)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # every service that keeps an audit table (each answers `audit_page`)
-AUDITED = ("intake", "routing", "feedback", "points")
+AUDITED = ("intake", "routing", "feedback", "points", "accounts")
 EXPORT_LIMIT = 10_000  # rows in one file (within the request timeout); narrow `from`/`to` for more
 COLUMNS = ("at", "service", "actor", "role", "action", "community", "target", "correlation_id", "detail")
 

@@ -9,6 +9,7 @@ from nameko.events import EventDispatcher
 from nameko.rpc import RpcProxy
 
 from gateway import openapi
+from gateway.accounts_endpoints import AccountsEndpoints
 from gateway.api import Dispatcher, MinqingRoleError, Route, endpoint, json_response
 from gateway.audit_endpoints import AuditEndpoints
 from gateway.feedback_endpoints import FeedbackEndpoints
@@ -77,6 +78,7 @@ class GatewayService(
     CalendarEndpoints,
     FeedbackEndpoints,
     PointsEndpoints,
+    AccountsEndpoints,
     AuditEndpoints,
 ):
     name = "gateway"
@@ -84,6 +86,7 @@ class GatewayService(
     routing = RpcProxy("routing")
     feedback = RpcProxy("feedback")
     points = RpcProxy("points")
+    accounts = RpcProxy("accounts")
     correlation = Correlation()
     settings = GatewaySettings()
     metrics_server = MetricsServer()
@@ -104,7 +107,7 @@ class GatewayService(
         except Exception as exc:
             checks["broker"] = f"unreachable: {exc}"
         warnings = {}
-        for name in ("intake", "routing", "feedback", "points"):
+        for name in ("intake", "routing", "feedback", "points", "accounts"):
             try:
                 with eventlet.Timeout(3):
                     health = getattr(self, name).health()

@@ -274,6 +274,7 @@ def tokens(token):
         "district_admin": token("district_admin", ["*"], sub="fuzzer"),
         "bureau_handler": token("bureau_handler", ["maxian", "luoxing"], sub="housing-clerk", bureau="housing"),
         "deputy": token("deputy", ["maxian", "luoxing"], sub="deputy-chen"),
+        "resident": token("resident", ["maxian"], sub="resident-fuzz"),  # linking one's own household
     }
     chosen = {}
     for route in ROUTES:

@@ -132,6 +132,7 @@ def test_operations_endpoints(gateway, gateway_metrics, directory):
         "routing": "ok",
         "feedback": "ok",
         "points": "ok",
+        "accounts": "ok",
     }
     directory.post("/api/v1/cases", case_body(), headers={"X-Correlation-Id": "corr-abc"})
     assert requests.get(gateway + "/metrics").status_code == 404  # not on the public API port

@@ -123,6 +123,10 @@ def test_the_audit_trail_records_changes_and_unmasked_reads_and_is_append_only(d
     rule = {"community": "maxian", "code": "night_watch", "name": "夜间巡逻", "points": 5, "unit": "per_activity"}
     assert api.post("/api/v1/point-rules", rule).status_code == 201, "point rule"
 
+    account = {"username": "wu.yutao", "display_name": "吴宇涛", "role": "grid_member", "communities": ["maxian"]}
+    created = api.post("/api/v1/accounts", account | {"password": "a-first-password-0123"})
+    assert created.status_code == 201, created.text
+
     case = api.post("/api/v1/cases", case_body()).json()
     member = Api(api.base, token("grid_member", ["maxian"], sub="maxian-g01-leader"))
     seen = member.get(f"/api/v1/cases/{case['id']}", headers={"X-Correlation-Id": "audit-read-1"})
@@ -141,6 +145,9 @@ def test_the_audit_trail_records_changes_and_unmasked_reads_and_is_append_only(d
     (added,) = entries(action="roster.added")
     assert (added["actor"], added["service"], added["correlation_id"]) == ("district-admin", "routing", "audit-corr-1")
     assert added["target"] == "roster/members/maxian-g01-leader" and added["detail"]["name"] == "=1+1"
+    (opened,) = entries(action="account.created")  # accounts keep their trail the same way, never a password
+    assert opened["service"] == "accounts" and opened["detail"]["username"] == "wu.yutao"
+    assert "a-first-password-0123" not in str(opened)
     actions = {r["action"] for r in entries(limit=500)}
     expected = {"community.created", "directory.added", "roster.added", "rules.replaced", "limits.set"}
     assert expected | {"bureau.created", "point_rule.created", "calendar.loaded", "personal_data.read"} <= actions
