@@ -1,7 +1,7 @@
-"""routing: the audit trail (append-only: a trigger refuses UPDATE and DELETE)
+"""points: the audit trail (append-only: a trigger refuses UPDATE and DELETE)
 
-Revision ID: 0006
-Revises: 0005_calendar
+Revision ID: 0003
+Revises: points_outbox_lease
 Create Date: 2026-12-01 21:30:00
 
 """
@@ -13,8 +13,8 @@ from alembic import op
 from minqing import audit
 
 # revision identifiers, used by Alembic.
-revision: str = "0006"
-down_revision: str | Sequence[str] | None = "0005_calendar"
+revision: str = "0003"
+down_revision: str | Sequence[str] | None = "points_outbox_lease"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

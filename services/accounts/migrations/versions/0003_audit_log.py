@@ -1,7 +1,7 @@
 """accounts: the audit trail (append-only: a trigger refuses UPDATE and DELETE)
 
 Revision ID: 0002
-Revises: 0001
+Revises: accounts_outbox_lease
 Create Date: 2026-12-01 21:30:00
 
 """
@@ -14,7 +14,7 @@ from minqing import audit
 
 # revision identifiers, used by Alembic.
 revision: str = "0002"
-down_revision: str | Sequence[str] | None = "0001"
+down_revision: str | Sequence[str] | None = "accounts_outbox_lease"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

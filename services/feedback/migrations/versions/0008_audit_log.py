@@ -1,7 +1,7 @@
-"""intake: the audit trail (append-only: a trigger refuses UPDATE and DELETE)
+"""feedback: the audit trail (append-only: a trigger refuses UPDATE and DELETE)
 
-Revision ID: 0008
-Revises: 0007
+Revision ID: 0007
+Revises: feedback_outbox_lease
 Create Date: 2026-12-01 21:30:00
 
 """
@@ -13,8 +13,8 @@ from alembic import op
 from minqing import audit
 
 # revision identifiers, used by Alembic.
-revision: str = "0008"
-down_revision: str | Sequence[str] | None = "0007"
+revision: str = "0007"
+down_revision: str | Sequence[str] | None = "feedback_outbox_lease"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
