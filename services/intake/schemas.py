@@ -79,6 +79,8 @@ class HouseholdIn(Schema):
 class HouseholdOut(HouseholdIn):
     community = fields.Str()
     phone = masked_phone()
+    # the room part masked like the room (maxian-b01-1-***) for the roles that see masked data
+    code = fields.Str(metadata={"description": "the room part masked (maxian-b01-1-***) for most roles"})
 
 
 class HouseholdBatch(Schema):
