@@ -13,12 +13,13 @@ import json
 import uuid
 from datetime import UTC, datetime
 
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import EXCLUDE, Schema, fields, validate
 from sqlalchemy import Column, Index, Integer, MetaData, String, Table, Text, and_, insert, or_, select
 from sqlalchemy.orm import Session
 
 from minqing import context, paging
 from minqing.db import UTCDateTime
+from minqing.fields import PeriodPage
 
 _meta = MetaData()
 AUDIT_LOG = Table(
@@ -41,7 +42,7 @@ APPEND_ONLY = "audit_log is append-only"
 MAX_DETAIL = 20_000  # characters of JSON kept per row: a whole rule set fits, a bulk import is cut
 
 
-class AuditQuery(Schema):
+class AuditQuery(PeriodPage):
     """GET /api/v1/audit: filters, newest first, keyset-paged."""
 
     class Meta:
@@ -52,15 +53,6 @@ class AuditQuery(Schema):
     community = fields.Str(load_default=None, validate=validate.Length(min=1, max=40))
     service = fields.Str(load_default=None, validate=validate.Length(min=1, max=20))
     correlation_id = fields.Str(load_default=None, validate=validate.Length(min=1, max=64))
-    from_ = fields.AwareDateTime(load_default=None, data_key="from")
-    to = fields.AwareDateTime(load_default=None)
-    limit = fields.Int(load_default=50, validate=validate.Range(min=1, max=500))
-    cursor = fields.Str(load_default=None, validate=validate.Length(max=200))
-
-    @validates_schema
-    def check_range(self, data, **kwargs):
-        if data.get("from_") and data.get("to") and data["from_"] > data["to"]:
-            raise ValidationError("must not be before 'from'", "to")
 
 
 class AuditExportQuery(AuditQuery):
