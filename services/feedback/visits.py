@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from minqing.errors import Conflict, InvalidInput, NotFound
 from minqing.events import make_envelope
 from minqing.outbox import KeyInProgress, add_event
-from services.feedback.models import FeedbackCase, Visit
+from services.feedback.models import FeedbackCase, ResidentHousehold, Visit
 from services.feedback.rates import coverage
 from services.intake.directory import can_see
 
@@ -217,6 +217,11 @@ def list_visits(session: Session, query: dict, scope: dict) -> list[Visit]:
     if not can_see(scope, query["community"]):
         raise NotFound(f"community {query['community']!r} not found")
     stmt = select(Visit).where(Visit.community == query["community"])
+    if scope["role"] == "resident":  # a resident sees their own household's visits, by accounts' link
+        link = session.get(ResidentHousehold, scope["sub"])
+        if link is None or link.community != query["community"]:
+            return []
+        stmt = stmt.where(Visit.household == link.household)
     for field in ("kind", "status", "grid", "for_case"):
         if query.get(field):
             stmt = stmt.where(getattr(Visit, field) == query[field])
