@@ -69,3 +69,14 @@ def test_every_code_of_every_vocabulary_list_has_a_chinese_label():
             assert re.search(r"[\u4e00-\u9fff]", label), f"{kind}.{code}: {label!r}"
     assert payload["labels"]["statuses"]["awaiting_supplement"] == "待补充材料"
     assert payload["handling_types"] == ["immediate", "supplement", "committed", "suggestion", "escalated"]
+
+
+def test_the_console_page_may_load_its_own_scripts_styles_and_api_but_nothing_else(tmp_path):
+    # the gateway's default policy (default-src 'none') would leave the console a blank page
+    policy = serve(built(tmp_path), "ledger").headers["Content-Security-Policy"]
+    directives = dict(d.strip().split(" ", 1) for d in policy.split(";"))
+    assert directives["default-src"] == "'self'"
+    assert directives["script-src"] == "'self'"  # no inline or foreign script
+    assert directives["connect-src"] == "'self'"
+    assert directives["frame-ancestors"] == "'none'"
+    assert "'unsafe-inline'" in directives["style-src"]  # Element Plus positions popups with style attributes
