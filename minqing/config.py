@@ -36,6 +36,7 @@ DEFAULTS: dict[str, object] = {
     "unrated_close_days": 7,
     "return_visit_sample": 1.0,
     "due_soon_fraction": 0.8,
+    "clock_start": None,  # business clock start for tests and demos (minqing/clock.py); unset: the real clock
 }
 
 
