@@ -44,6 +44,7 @@ class Route:
     many: bool = False
     idempotent: bool = field(default=False)
     media: tuple[str, ...] = ()  # other media types the answer may come in (files), besides JSON
+    problems: tuple[int, ...] = ()  # statuses beyond the usual an endpoint without a token answers (sign-in)
 
     @functools.cached_property
     def body_schema(self) -> Schema:
@@ -176,12 +177,18 @@ def endpoint(route: Route):
     return wrap
 
 
+def client_address(request: Request) -> str:
+    """The caller's address as the gateway's socket sees it (a proxy in front must be trusted explicitly)."""
+    return request.remote_addr or "unknown"
+
+
 @dataclass
 class Call:
     principal: Principal | None
     body: dict | None
     query: dict
     idem: dict | None
+    client: str = "unknown"
 
     @property
     def scope(self) -> dict:
@@ -210,7 +217,8 @@ class Dispatcher:
             return problem(401, str(exc), headers={"WWW-Authenticate": 'Bearer realm="minqing"'})
         except MinqingError as exc:
             errors = getattr(exc, "errors", None)
-            return problem(exc.status, exc.detail, errors)
+            extra = {"headers": getattr(exc, "headers", None), "type": getattr(exc, "problem_type", None)}
+            return problem(exc.status, exc.detail, errors, **extra)
         except eventlet.Timeout:
             log.error("%s %s: a service did not answer in %ss", route.method, route.path, self.settings.rpc_timeout)
             return problem(503, "a service did not answer in time; retry with the same Idempotency-Key")
@@ -233,6 +241,10 @@ class Dispatcher:
                 raise _RateLimited(f"rate limit for {principal.sub!r} reached; retry later", wait)
             if principal.role not in route.roles:
                 raise MinqingRoleError(f"role {principal.role!r} may not do this; allowed: {', '.join(route.roles)}")
+        else:  # sign-in: no token yet, so the limit is per client address
+            wait = self.settings.limiter.allow("address:" + client_address(request))
+            if wait:
+                raise _RateLimited("rate limit for this address reached; retry later", wait)
         for name, value in path_args.items():  # what no database could hold, or no code could be, does not exist
             pattern = PATH_PATTERNS.get(name, ".*")
             if isinstance(value, str) and not (storable(value) and re.fullmatch(pattern, value, re.DOTALL)):
@@ -268,7 +280,7 @@ class Dispatcher:
             raw = request.environ.get("minqing.raw_body", b"")
             digest = hashlib.sha256(route.method.encode() + request.path.encode() + b"\n" + raw).hexdigest()
             idem = {"key": key, "fingerprint": digest}
-        return Call(principal, body, query, idem)
+        return Call(principal, body, query, idem, client_address(request))
 
 
 class _RateLimited(MinqingError):

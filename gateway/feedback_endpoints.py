@@ -254,8 +254,8 @@ class FeedbackEndpoints:
         Route(
             "POST",
             "/api/v1/polls/<poll_id>/votes",
-            "Record a household's vote (a repeat replaces it)",
-            STAFF,
+            "Record a household's vote (a repeat replaces it; a resident votes for their linked household)",
+            (*STAFF, "resident"),
             body=fs.VoteIn,
             response=fs.VoteOut,
             tags=TAGS,

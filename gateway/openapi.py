@@ -12,8 +12,8 @@ from gateway.api import PATH_PATTERNS, ROUTES
 
 PROBLEM_STATUSES = {
     400: "Malformed request or query",
-    401: "No token, or an expired or forged one",
-    403: "The caller's role may not do this",
+    401: "No token, or an expired or forged one; at sign-in: wrong credentials, code or refresh token",
+    403: "The caller's role may not do this; at sign-in: the account is disabled",
     404: "Not found, or in a community the caller may not see",
     409: "Conflict: duplicate, stale version, or an Idempotency-Key reused for another request",
     413: "Request body too large",
@@ -98,7 +98,7 @@ def build(version: str = "0.1.0") -> dict:
         if route.roles is not None:
             op["security"] = [{"bearer": []}]
             op["description"] = "Roles: " + ", ".join(route.roles)
-            statuses = [401, 403, 429]
+            statuses = [401, 403, 429, *route.problems]
             if "{" in path or route.body is not None or route.query is not None:
                 statuses += [404]  # what the path, the body or the query names (a community, a case) may not exist
             if route.body is not None:
@@ -106,6 +106,12 @@ def build(version: str = "0.1.0") -> dict:
             if route.query is not None:
                 statuses += [400, 422]  # 400: the query's syntax; 422: a cursor or period the service cannot use
             for status in sorted(set(statuses)):
+                op["responses"][str(status)] = {
+                    "description": PROBLEM_STATUSES[status],
+                    "content": {"application/problem+json": {"schema": "Problem"}},
+                }
+        elif route.body is not None:  # sign-in: no token, but a body to check, and its own refusals
+            for status in sorted({400, 413, 415, 422, 429, *route.problems}):
                 op["responses"][str(status)] = {
                     "description": PROBLEM_STATUSES[status],
                     "content": {"application/problem+json": {"schema": "Problem"}},

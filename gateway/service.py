@@ -8,6 +8,7 @@ from marshmallow import Schema, fields
 from nameko.rpc import RpcProxy
 
 from gateway import openapi
+from gateway.accounts_endpoints import AccountsEndpoints
 from gateway.api import Dispatcher, MinqingRoleError, Route, endpoint, json_response
 from gateway.feedback_endpoints import FeedbackEndpoints
 from gateway.points_endpoints import PointsEndpoints
@@ -69,13 +70,20 @@ def _directory_routes(kind: str, schema_in, schema_out):
 
 
 class GatewayService(
-    Dispatcher, RoutingEndpoints, MeetingEndpoints, CalendarEndpoints, FeedbackEndpoints, PointsEndpoints
+    Dispatcher,
+    RoutingEndpoints,
+    MeetingEndpoints,
+    CalendarEndpoints,
+    FeedbackEndpoints,
+    PointsEndpoints,
+    AccountsEndpoints,
 ):
     name = "gateway"
     intake = RpcProxy("intake")
     routing = RpcProxy("routing")
     feedback = RpcProxy("feedback")
     points = RpcProxy("points")
+    accounts = RpcProxy("accounts")
     correlation = Correlation()
     settings = GatewaySettings()
 
@@ -94,7 +102,7 @@ class GatewayService(
         except Exception as exc:
             checks["broker"] = f"unreachable: {exc}"
         warnings = {}
-        for name in ("intake", "routing", "feedback", "points"):
+        for name in ("intake", "routing", "feedback", "points", "accounts"):
             try:
                 with eventlet.Timeout(3):
                     health = getattr(self, name).health()

@@ -6,6 +6,7 @@ minqing migrate                           bring every service database to the la
 minqing token --role R --community C      mint a JWT with the configured secret
 minqing seed-demo [--now ISO]             load the Maxian demo data as of now or a given instant (idempotent)
 minqing import-households FILE.xlsx --community C
+minqing accounts import FILE.xlsx         staff accounts (用户名, 姓名, 角色, 社区 …); new passwords to a 0600 file
 minqing dlq list | minqing dlq replay --queue Q
 minqing outbox status
 minqing points verify                     every member's balance equals the sum of their ledger entries
@@ -27,7 +28,7 @@ from datetime import UTC, datetime
 from minqing import clock
 from minqing import config as settings
 
-RUN_ORDER = ("intake", "routing", "feedback", "points", "gateway")
+RUN_ORDER = ("intake", "routing", "feedback", "points", "accounts", "gateway")
 
 
 def cmd_token(args) -> int:
@@ -81,6 +82,7 @@ def cmd_seed_demo(args) -> int:
 
     from minqing.db import UnitOfWork, make_engine
     from minqing.migrate import upgrade_all
+    from services.accounts import demo as accounts_demo
     from services.feedback import demo as feedback_demo
     from services.intake import demo as intake_demo
     from services.points import demo as points_demo
@@ -88,8 +90,9 @@ def cmd_seed_demo(args) -> int:
 
     upgrade_all()
     now = args.now or clock.now()  # the one reading of the clock: every loader below is given `now`
-    intake, routing, feedback, points = (
-        UnitOfWork(make_engine(settings.db_url(s))) for s in ("intake", "routing", "feedback", "points")
+    intake, routing, feedback, points, accounts = (
+        UnitOfWork(make_engine(settings.db_url(s)))
+        for s in ("intake", "routing", "feedback", "points", "accounts")
     )
     # one transaction per database, all open until everything is loaded: a failure anywhere leaves nothing
     with (
@@ -98,12 +101,14 @@ def cmd_seed_demo(args) -> int:
         routing.transaction() as rs,
         feedback.transaction() as fs,
         points.transaction() as ps,
+        accounts.transaction() as acs,
     ):
         counts, events = load_demo_year(ls, rs, fs, now, progress=bar.update)
         # the demo year is history: its events go straight into the ledger, not to the broker
         counts["ledger_events"] = intake_demo.apply_events(ls, events)
         roster = routing_demo.roster_people(rs)
         counts |= points_demo.load(ps, roster, events + feedback_demo.visit_events(fs), now)
+        counts["demo_logins"] = accounts_demo.load(acs, settings.var_dir() / "demo-accounts.json", now)
     print("demo data loaded (new rows): " + ", ".join(f"{k} {v}" for k, v in counts.items()))
     return 0
 
@@ -135,6 +140,42 @@ def cmd_import_households(args) -> int:
             bar.update(len(batch))
     print(f"imported into {args.community}: {totals['created']} new, {totals['updated']} updated")
     return 0
+
+
+def cmd_accounts(args) -> int:
+    """Staff accounts from an xlsx sheet, through the running accounts service; generated passwords go to a
+    file only the operator can read, never to the terminal or a log."""
+    from nameko.standalone.rpc import ClusterRpcProxy
+
+    from minqing.errors import MinqingError
+    from services.accounts.accounts_xlsx import read_accounts
+
+    rows = read_accounts(args.file)
+    scope = {"sub": "cli-import", "role": "district_admin", "communities": ["*"]}
+    created, updated, failed = [], 0, False
+    config = {"AMQP_URI": str(settings.get("amqp_uri"))}
+    with ClusterRpcProxy(config, timeout=120) as rpc:
+        for start in range(0, len(rows), args.batch):
+            batch = rows[start : start + args.batch]
+            try:
+                result = rpc.accounts.import_accounts({"items": batch}, scope)
+            except MinqingError as exc:
+                detail = getattr(exc, "errors", None) or exc.detail
+                # the service names the item of the batch; the sheet's row is 2 + its place (row 1 is the header)
+                if isinstance(detail, dict):
+                    detail = {f"row {start + int(k) + 2}": v for k, v in detail.items() if str(k).isdigit()} or detail
+                print(f"rows {start + 2}..{start + len(batch) + 1} rejected: {json.dumps(detail, ensure_ascii=False)}")
+                failed = True
+                break
+            created += result["created"]
+            updated += result["updated"]
+    if created:
+        out = settings.var_dir() / f"initial-passwords-{datetime.now(UTC):%Y%m%dT%H%M%S}.json"
+        out.touch(mode=0o600)
+        out.write_text(json.dumps(created, ensure_ascii=False, indent=1))
+        print(f"initial passwords (to hand over, then delete): {out}")
+    print(f"accounts: {len(created)} new, {updated} updated")
+    return 1 if failed else 0
 
 
 def cmd_calendar(args) -> int:
@@ -284,6 +325,13 @@ def cmd_run(args) -> int:
             + ", ".join(f"http://{settings.metrics_address(s)}/metrics" for s in settings.SERVICES)
         )
         print(f"logs: {log_dir}/")
+        print(
+            f"\nsign in (POST {url}/api/v1/auth/login) as, per role (from {settings.var_dir() / 'demo-accounts.json'}):"
+        )
+        for login in json.loads((settings.var_dir() / "demo-accounts.json").read_text(encoding="utf-8")):
+            print(f"  {login['role']:<16} {login['username']:<16} {login['password']}")
+        sms_log = settings.get("sms_log") or settings.var_dir() / "sms.log"
+        print(f'residents: POST /api/v1/auth/code {{"phone": ...}}; the SMS (code included) go to {sms_log}')
         print("\ndistrict admin token (12 h):\n" + mint(secret, "admin", "district_admin", ["*"]))
         print("\nMaxian community admin token:\n" + mint(secret, "maxian-admin", "community_admin", ["maxian"]))
         print("\nPress Ctrl-C to stop.")
@@ -329,6 +377,13 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("--community", required=True)
     imp.add_argument("--batch", type=int, default=500)
     imp.set_defaults(fn=cmd_import_households)
+    acc = sub.add_parser("accounts", help="staff accounts")
+    acc.add_argument("action", choices=("import",))
+    acc.add_argument(
+        "file", help="xlsx: username, display_name, role, communities, bureau, phone, roster_id, member_id"
+    )
+    acc.add_argument("--batch", type=int, default=200)
+    acc.set_defaults(fn=cmd_accounts)
     dlq = sub.add_parser("dlq", help="dead-lettered events")
     dlq.add_argument("action", choices=("list", "replay"))
     dlq.add_argument("--queue", help="replay only this handler queue")

@@ -14,7 +14,7 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
-SERVICES = ("intake", "routing", "feedback", "points")
+SERVICES = ("intake", "routing", "feedback", "points", "accounts")
 
 DEFAULTS: dict[str, object] = {
     "amqp_uri": "amqp://guest:guest@127.0.0.1:5672/",
@@ -37,6 +37,12 @@ DEFAULTS: dict[str, object] = {
     "return_visit_sample": 1.0,
     "due_soon_fraction": 0.8,
     "clock_start": None,  # business clock start for tests and demos (minqing/clock.py); unset: the real clock
+    # accounts (docs/accounts.md)
+    "access_token_seconds": 900,
+    "refresh_token_days": 30,
+    "sms_provider": "log",  # log, aliyun or tencent
+    "case_sms": True,  # text reporters about their cases (sign-in codes are sent regardless)
+    "public_url": "http://127.0.0.1:8000",  # the residents' links (rate a reply) start here
 }
 
 
@@ -126,8 +132,40 @@ class ServiceSettings:
             config["UNRATED_CLOSE_DAYS"] = float(get("unrated_close_days"))
             config["RETURN_VISIT_SAMPLE"] = float(get("return_visit_sample"))
             config["WEB_SERVER_ADDRESS"] = self.http_address or metrics_address(self.service)
+        if self.service == "accounts":
+            config.update(accounts_settings())
         config.update(self.extra)
         return config
+
+
+def accounts_settings() -> dict:
+    """What the accounts service signs tokens with and sends messages by (docs/accounts.md)."""
+    return {
+        "JWT_SECRET": jwt_secret(),
+        "JWT_PRIVATE_KEY": get("jwt_private_key"),  # PEM: sign RS256 where the gateway verifies JWT_PUBLIC_KEY
+        "ACCESS_TOKEN_SECONDS": int(get("access_token_seconds")),
+        "REFRESH_TOKEN_DAYS": float(get("refresh_token_days")),
+        "SMS_PROVIDER": str(get("sms_provider")),
+        "CASE_SMS": str(get("case_sms")).lower() not in ("0", "false", "no", "off"),
+        "SMS_LOG": str(get("sms_log") or var_dir() / "sms.log"),
+        "SMS_SETTINGS": {k: get(k) for k in SMS_KEYS if get(k) is not None},
+        "PUBLIC_URL": str(get("public_url")).rstrip("/"),
+        "RESIDENT_COMMUNITIES": [c for c in str(get("resident_communities") or "").split(",") if c.strip()],
+    }
+
+
+# credentials and template ids of the SMS providers (never logged)
+SMS_KEYS = (
+    "sms_sign_name",
+    "sms_templates",  # JSON or YAML mapping template name → the provider's template id
+    "aliyun_access_key_id",
+    "aliyun_access_key_secret",
+    "aliyun_sms_endpoint",
+    "tencent_secret_id",
+    "tencent_secret_key",
+    "tencent_sms_app_id",
+    "tencent_sms_region",
+)
 
 
 def metrics_address(service: str) -> str:

@@ -58,3 +58,27 @@ class InvalidInput(MinqingError):
 def from_validation(exc) -> InvalidInput:
     messages = exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages}
     return InvalidInput("the request has invalid fields", messages)
+
+
+@deserialize_to_instance
+class Refused(MinqingError):
+    """A refused sign-in or token (401), or too many attempts (429 with Retry-After). `kind` becomes the
+    problem's type (urn:minqing:problem:<kind>), so a client can tell a wrong password from a replayed
+    refresh token; the detail never says whether an account exists."""
+
+    title = "Unauthorized"
+
+    def __init__(self, detail: str, kind: str = "invalid-credentials", status: int = 401, retry_after: int = 0):
+        super().__init__(detail, kind, status, retry_after)
+
+    @property
+    def status(self) -> int:
+        return int(self.args[2])  # nameko carries exception arguments across RPC as strings
+
+    @property
+    def problem_type(self) -> str:
+        return "urn:minqing:problem:" + self.args[1]
+
+    @property
+    def headers(self) -> dict | None:
+        return {"Retry-After": str(self.args[3])} if int(self.args[3]) else None

@@ -59,6 +59,7 @@ class CaseRegistered(Schema):
     registered_at = fields.AwareDateTime(required=True)
     description = fields.Str(load_default=None)
     reporter_user = fields.Str(load_default=None)  # the resident's user id when they registered it themselves
+    reporter_phone = fields.Str(load_default=None)  # so accounts can text the reporter about their case
     proposer_member = fields.Str(load_default=None)  # a party member whose suggestion this is (points' member id)
     actor = fields.Nested(Actor, load_default=None)
 
@@ -197,6 +198,25 @@ class ProjectLinked(RoutingEvent):
     deadline = fields.Date(load_default=None)
 
 
+class NotificationSent(Schema):
+    """accounts sent the reporter a message about the case; the timeline shows it (the phone masked)."""
+
+    message_id = fields.Str(required=True)
+    template = fields.Str(required=True)
+    to = fields.Str(required=True)  # masked: 138****1234
+    text = fields.Str(required=True)
+    about = fields.Str(load_default=None)  # the event type the message tells of
+
+
+class HouseholdLinked(Schema):
+    """A resident's login (`resident`, their token's sub) belongs to a household of the directory; feedback lets
+    them vote for it."""
+
+    resident = fields.Str(required=True)
+    household = fields.Str(required=True)
+    confirmed_by = fields.Str(load_default=None)  # staff, when several households had the resident's phone
+
+
 EVENT_SCHEMAS: dict[str, type[Schema]] = {
     "case.registered": CaseRegistered,
     "case.classified": CaseClassified,
@@ -224,6 +244,8 @@ EVENT_SCHEMAS: dict[str, type[Schema]] = {
     "poll.closed": PollClosed,
     "case.supervised": CaseSupervised,
     "visit.recorded": VisitRecorded,
+    "notification.sent": NotificationSent,
+    "resident.household_linked": HouseholdLinked,
 }
 
 

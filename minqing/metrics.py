@@ -29,6 +29,8 @@ HTTP_LATENCY = Histogram(
 )
 CASES_OVERDUE = Gauge("minqing_cases_overdue", "open cases past their deadline", ["community"])
 CASES_REGISTERED = Counter("minqing_cases_registered_total", "cases registered", ["community", "channel"])
+SIGN_INS = Counter("minqing_sign_ins_total", "sign-in attempts (accounts)", ["method", "outcome"])
+SMS_SENT = Counter("minqing_sms_total", "SMS handed to the provider (accounts)", ["template", "outcome"])
 CALENDAR_FALLBACK = Gauge(
     "minqing_calendar_fallback",
     "1 if routing computes the year's working days from the statutory holidays alone (no notice loaded, no "

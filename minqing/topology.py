@@ -17,6 +17,7 @@ SERVICE_CLASSES = {
     "routing": "services.routing.service:RoutingService",
     "feedback": "services.feedback.service:FeedbackService",
     "points": "services.points.service:PointsService",
+    "accounts": "services.accounts.service:AccountsService",
     "gateway": "gateway.service:GatewayService",
 }
 

@@ -215,7 +215,22 @@ def points(run_container, amqp_uri, points_db):
 
 
 @pytest.fixture
-def gateway(run_container, amqp_uri, intake, routing, feedback, points):
+def accounts_db(databases):
+    return databases.create("accounts")
+
+
+@pytest.fixture
+def accounts(run_container, amqp_uri, accounts_db):
+    from services.accounts.service import AccountsService
+
+    # no case messages here: they would add `notification.sent` to the timelines other tests compare exactly;
+    # tests/integration/test_notifications.py turns them on
+    config = service_config("accounts", amqp_uri, DB_URL=accounts_db, CASE_SMS=False)
+    return run_container(AccountsService, config)
+
+
+@pytest.fixture
+def gateway(run_container, amqp_uri, intake, routing, feedback, points, accounts):
     from gateway.service import GatewayService
 
     config = service_config("gateway", amqp_uri)

@@ -15,5 +15,9 @@ CREATE DATABASE minqing_feedback OWNER minqing_feedback ENCODING 'UTF8' TEMPLATE
 CREATE ROLE minqing_points LOGIN PASSWORD 'points-dev-only';
 CREATE DATABASE minqing_points OWNER minqing_points ENCODING 'UTF8' TEMPLATE template0;
 
+CREATE ROLE minqing_accounts LOGIN PASSWORD 'accounts-dev-only';
+CREATE DATABASE minqing_accounts OWNER minqing_accounts ENCODING 'UTF8' TEMPLATE template0;
+
 -- nobody but the owner connects to a service's database
-REVOKE CONNECT ON DATABASE minqing_intake, minqing_routing, minqing_feedback, minqing_points FROM PUBLIC;
+REVOKE CONNECT ON DATABASE minqing_intake, minqing_routing, minqing_feedback, minqing_points, minqing_accounts
+  FROM PUBLIC;

@@ -113,6 +113,17 @@ class Vote(Base):
     cast_by: Mapped[str] = mapped_column(String(120))
 
 
+class ResidentHousehold(Base):
+    """accounts' link of a resident's login (their token's sub) to their household: a copy, following its
+    source's version, so a resident votes for their own household only."""
+
+    __tablename__ = "resident_households"
+    resident: Mapped[str] = mapped_column(String(120), primary_key=True)
+    community: Mapped[str] = mapped_column(String(40))
+    household: Mapped[str] = mapped_column(String(80))
+    version: Mapped[int] = mapped_column(Integer)
+
+
 class Supervision(Base):
     """A supervision record (接受监督) of one of the five kinds, tracked to closure."""
 

@@ -89,6 +89,7 @@ class FeedbackService(ServiceBase):
     def vote(self, poll_id, payload, scope, idem=None):
         def produce(session, data, scope):
             poll = votes.get_poll(session, poll_id, scope)
+            votes.own_household(session, poll, data, scope)
             return votes.cast(session, poll, data, scope["sub"], now())
 
         return self._write(s.VoteIn, payload, scope, idem, produce)
@@ -203,6 +204,13 @@ class FeedbackService(ServiceBase):
             return visits.coverage_report(session, community, grid_households)
 
     # --- following the other services ------------------------------------------------------------
+    @event_handler("accounts", "resident.household_linked")
+    def on_household_linked(self, body):
+        envelope = load_envelope(body)
+        with self.db.transaction() as session:
+            if claim_inbox(session, "feedback.accounts", envelope["id"]):
+                votes.link_household(session, envelope)
+
     @event_handler("intake", "case.registered")
     def on_case_registered(self, body):
         envelope = load_envelope(body)

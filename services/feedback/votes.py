@@ -9,11 +9,11 @@ from datetime import datetime
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
-from minqing.errors import Conflict, InvalidInput, NotFound
+from minqing.errors import Conflict, Forbidden, InvalidInput, NotFound
 from minqing.events import make_envelope
 from minqing.outbox import add_event
 from services.feedback import polls
-from services.feedback.models import Poll, Vote
+from services.feedback.models import Poll, ResidentHousehold, Vote
 from services.intake.directory import can_see
 
 
@@ -58,6 +58,32 @@ def get_poll(session: Session, poll_id: str, scope: dict, lock: bool = False) ->
     if poll is None or not can_see(scope, poll.community):
         raise NotFound(f"poll {poll_id!r} not found")
     return poll
+
+
+def link_household(session: Session, envelope: dict) -> None:
+    """Keep accounts' newest link of a resident to their household (an older event never overwrites it)."""
+    link = session.get(ResidentHousehold, envelope["data"]["resident"], with_for_update=True)
+    if link is not None and link.version >= envelope["version"]:
+        return
+    if link is None:
+        link = ResidentHousehold(resident=envelope["data"]["resident"])
+        session.add(link)
+    link.community, link.household, link.version = (
+        envelope["community"],
+        envelope["data"]["household"],
+        envelope["version"],
+    )
+
+
+def own_household(session: Session, poll: Poll, data: dict, scope: dict) -> None:
+    """A resident votes for the household their login is linked to, in that household's community only."""
+    if scope["role"] != "resident":
+        return
+    link = session.get(ResidentHousehold, scope["sub"])
+    if link is None or link.community != poll.community:
+        raise Forbidden("link your login to your household first (POST /api/v1/me/household)")
+    if data["household"] != link.household:
+        raise Forbidden("a resident votes for their own household only")
 
 
 def ballots(session: Session, poll: Poll) -> dict[str, str]:

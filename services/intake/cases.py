@@ -166,6 +166,7 @@ def register_case(
                     "title": case.title,
                     "description": case.description,
                     "reporter_user": case.reporter_user,
+                    "reporter_phone": case.reporter_phone,
                     "proposer_member": case.proposer_member,
                     "category": case.category,
                     "grid": grid,

@@ -179,7 +179,7 @@ TRANSITIONS = {
 
 def is_case_event(event_type: str) -> bool:
     """Whether an event's subject is a case (and so belongs on the ledger)."""
-    return event_type.startswith("case.") or event_type == "reply.sent"
+    return event_type.startswith("case.") or event_type in ("reply.sent", "notification.sent")
 
 
 def _supervise(case: Case, routing_level: int = 0, raises: int = 0) -> None:

@@ -102,6 +102,21 @@ class IntakeService(ServiceBase):
 
     @rpc
     @boundary(NAME)
+    def households_by_phone(self, community, phones, scope):
+        """The households of a community whose contact phone is one of `phones` (a resident linking their
+        account to their household: accounts asks, with the forms the phone may be written in)."""
+        scope = load(s.Scope, scope)
+        with self.db.transaction() as session:
+            directory.get_community(session, community, scope)
+            rows = session.execute(
+                select(Household.code, Household.building)
+                .where(Household.community == community, Household.phone.in_([str(p) for p in phones][:5]))
+                .order_by(Household.code)
+            ).all()
+            return [{"code": r.code, "building": r.building} for r in rows]
+
+    @rpc
+    @boundary(NAME)
     def grid_households(self, community, scope):
         """Every grid's household codes: the denominators of visit coverage."""
         scope = load(s.Scope, scope)
@@ -183,6 +198,10 @@ class IntakeService(ServiceBase):
     @event_handler("feedback", "#")
     def on_feedback_event(self, body):
         self._apply(body)
+
+    @event_handler("accounts", "notification.sent")
+    def on_notification_sent(self, body):
+        self._apply(body)  # on the timeline only: a message changes nothing of the case
 
     def _apply(self, body):
         envelope = load_envelope(body)

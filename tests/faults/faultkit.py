@@ -20,7 +20,7 @@ from pathlib import Path
 import requests
 
 ROOT = Path(__file__).resolve().parents[2]
-PROCESSES = ("intake", "routing", "feedback", "points", "gateway")
+PROCESSES = ("intake", "routing", "feedback", "points", "accounts", "gateway")
 
 
 def free_port() -> int:
@@ -183,6 +183,7 @@ class Load:
                 "description": "电梯停运，老人无法下楼",
                 "category": "elevator",
                 "location": {"building": "maxian-b01"},
+                "reporter": {"name": "王秀英", "phone": "13800001234"},  # so accounts texts them
             }
             r = self.staff.write("POST", "/api/v1/cases", body, key)
             if r is not None and r.status_code == 201:

@@ -28,6 +28,7 @@ from minqing import config as settings
 from minqing.db import UnitOfWork, make_engine
 from minqing.dlq import list_dead_letters, replay
 from minqing.topology import all_event_handlers
+from services.accounts.models import Message
 from services.feedback.models import Visit
 from services.intake.models import Case, TimelineEntry
 from services.points import ledger
@@ -183,7 +184,10 @@ def reconcile(books, uows: dict, buyer: str, reward: str) -> dict:
     with uows["intake"].transaction() as s:
         in_intake = set(s.scalars(select(Case.id)))
         ledger_state = {c.id: (c.status, c.state_version) for c in s.scalars(select(Case))}
-        timeline = Counter(s.execute(select(TimelineEntry.case_id, TimelineEntry.type)).all())
+        # each case's messages to its reporter are several `notification.sent` entries, one per message
+        entries = s.execute(select(TimelineEntry.case_id, TimelineEntry.type, TimelineEntry.event_id)).all()
+        timeline = Counter((c, t) for c, t, _ in entries if t != "notification.sent")
+        timeline.update((c, e) for c, t, e in entries if t == "notification.sent")
     with uows["routing"].transaction() as s:
         routed = {c.id: (c.status, c.version) for c in s.scalars(select(RoutedCase))}
         decisions = Counter(s.execute(select(Decision.case_id, Decision.action)).all())
@@ -197,6 +201,10 @@ def reconcile(books, uows: dict, buyer: str, reward: str) -> dict:
     for case_id, steps in books.steps.items():
         assert all(decisions[(case_id, step)] == 1 for step in steps)
 
+    with uows["accounts"].transaction() as s:
+        # one "registered" SMS per accepted case (unique per case, event and phone), none for anything else
+        texted = Counter(s.scalars(select(Message.case_id).where(Message.template == "case_registered")))
+    assert set(texted) == in_intake and max(texted.values(), default=1) == 1, "a case texted twice or not at all"
     with uows["feedback"].transaction() as s:
         visits = set(s.scalars(select(Visit.id).where(Visit.visitor == LEADER)))
     assert set(books.visits.values()) <= visits and (gave_up or set(books.visits.values()) == visits)
@@ -220,6 +228,7 @@ def reconcile(books, uows: dict, buyer: str, reward: str) -> dict:
         "steps accepted": sum(len(v) for v in books.steps.values()),
         "visits accepted": len(books.visits),
         "awards": awarded,
+        "registered SMS": sum(texted.values()),
         "redemptions accepted": len(answered),
         "redemptions stored": len(redemptions),
         "gave up": gave_up,

@@ -1,6 +1,8 @@
 """The operators' command line, against the real broker and databases."""
 
+import json
 from collections import Counter
+from datetime import UTC, datetime
 
 import jwt
 from openpyxl import Workbook
@@ -9,6 +11,7 @@ from sqlalchemy import func, select
 from minqing import config as settings
 from minqing.cli import main
 from minqing.db import UnitOfWork, make_engine
+from minqing.vocabulary import ROLES
 from services.intake.models import Building, Case, Community, Grid, Household, ResidentUnit
 from services.points import ledger
 from services.points.models import Award, Member, Redemption, Signup
@@ -31,8 +34,19 @@ def test_seed_demo_loads_the_pilot_on_the_embedded_default_idempotently(tmp_path
     assert second.endswith(
         "communities 0, grids 0, buildings 0, households 0, resident_units 0, cases 0, "
         "routed 0, overdue 0, answered 0, visits 0, supervision 0, polls 0, ledger_events 0, "
-        "members 0, awards 0, activities 0, redemptions 0"
+        "members 0, awards 0, activities 0, redemptions 0, demo_logins 0"
     )
+    # a login per role, the passwords generated once (the second run found them and changed nothing)
+    logins = json.loads((tmp_path / "demo-accounts.json").read_text(encoding="utf-8"))
+    assert oct((tmp_path / "demo-accounts.json").stat().st_mode & 0o777) == "0o600"
+    assert {login["role"] for login in logins} == set(ROLES) - {"resident"}
+    from services.accounts import signin, tokens
+
+    policy = signin.Policy(tokens.Signer("x" * 32), code_key="x")
+    with UnitOfWork(make_engine(f"sqlite:///{tmp_path / 'accounts.db'}")).transaction() as s:
+        grid = next(login for login in logins if login["role"] == "grid_member")
+        signed_in = signin.login(s, grid["username"], grid["password"], policy, datetime.now(UTC))
+        assert signed_in["account"]["roster_id"] == "maxian-g01-leader"
 
     with UnitOfWork(make_engine(f"sqlite:///{tmp_path / 'intake.db'}")).transaction() as s:
 
@@ -103,7 +117,7 @@ def test_import_households_from_xlsx_through_the_running_service(intake, directo
         assert s.scalar(select(func.count()).select_from(Household)) == 1200
 
 
-def test_dlq_and_outbox_commands(intake, routing, feedback, points, directory, monkeypatch, capsys, tmp_path):
+def test_dlq_and_outbox_commands(intake, routing, feedback, points, accounts, directory, monkeypatch, capsys, tmp_path):
     directory.post(
         "/api/v1/cases", {"community": "maxian", "channel": "online", "title": "噪音扰民", "description": "夜里施工"}
     )
@@ -119,4 +133,29 @@ def test_dlq_and_outbox_commands(intake, routing, feedback, points, directory, m
     monkeypatch.setenv("MINQING_ROUTING_DB_URL", routing.config["DB_URL"])
     monkeypatch.setenv("MINQING_FEEDBACK_DB_URL", feedback.config["DB_URL"])
     monkeypatch.setenv("MINQING_POINTS_DB_URL", points.config["DB_URL"])
+    monkeypatch.setenv("MINQING_ACCOUNTS_DB_URL", accounts.config["DB_URL"])
     assert main(["outbox", "status"]) == 0
+
+
+def test_accounts_import_from_xlsx_with_chinese_headers(accounts, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("MINQING_VAR_DIR", str(tmp_path))
+    book = Workbook()
+    book.active.append(["用户名", "姓名", "角色", "社区", "委办局", "手机", "花名册编号"])
+    book.active.append(["wang.grid", "王网格", "网格员", "maxian", None, "138 0000 1234", "m-0001"])
+    book.active.append(["li.unit", "李单位", "unit_handler", "maxian，luoxing", None, None, "u-0001"])
+    book.active.append(["zhou.bureau", "周部门", "部门办理人", "maxian", "housing", None, None])
+    path = tmp_path / "staff.xlsx"
+    book.save(path)
+    assert main(["accounts", "import", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "3 new, 0 updated" in out
+    (written,) = tmp_path.glob("initial-passwords-*.json")
+    assert oct(written.stat().st_mode & 0o777) == "0o600"
+    assert [a["username"] for a in json.loads(written.read_text())] == ["wang.grid", "li.unit", "zhou.bureau"]
+    assert settings.var_dir() == tmp_path
+
+    book.active.append(["x.wide", "X", "网格员", "*", None, None, None])
+    book.save(path)
+    assert main(["accounts", "import", str(path)]) == 1
+    rejected = capsys.readouterr().out
+    assert "row 5" in rejected and "communities" in rejected  # only a district admin may be '*'

@@ -275,6 +275,7 @@ def tokens(token):
         "district_admin": token("district_admin", ["*"], sub="fuzzer"),
         "bureau_handler": token("bureau_handler", ["*"], sub="housing-clerk", bureau="housing"),
         "deputy": token("deputy", ["*"], sub="deputy-chen"),
+        "resident": token("resident", ["maxian"], sub="resident-fuzz"),  # linking one's own household
     }
     chosen = {}
     for route in ROUTES:

@@ -132,6 +132,7 @@ def test_operations_endpoints(gateway, directory):
         "routing": "ok",
         "feedback": "ok",
         "points": "ok",
+        "accounts": "ok",
     }
     directory.post("/api/v1/cases", case_body(), headers={"X-Correlation-Id": "corr-abc"})
     metrics = requests.get(gateway + "/metrics").text

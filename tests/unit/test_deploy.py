@@ -23,7 +23,7 @@ from minqing import config, metrics, topology
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
 K8S = DEPLOY / "k8s"
-SERVICES = ("intake", "routing", "feedback", "points")  # the backend services the deployment runs
+SERVICES = ("intake", "routing", "feedback", "points", "accounts")  # the backend services the deployment runs
 PROCESSES = (*SERVICES, "gateway")
 SERVE = ["python", "-m", "minqing.serve"]
 
@@ -460,6 +460,8 @@ def test_k8s_deployment(k8s, name):
     assert_references_exist(k8s, pod)
     secret_keys = {key for _, key in pod_references(pod)[1]}
     expected = {"MINQING_AMQP_URI", "MINQING_JWT_SECRET" if name == "gateway" else f"MINQING_{name.upper()}_DB_URL"}
+    if name == "accounts":
+        expected.add("MINQING_JWT_SECRET")  # it signs the tokens the gateway verifies
     assert secret_keys == expected
 
 
