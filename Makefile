@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test test-faults lint bench venv clean
+.PHONY: run test test-faults lint bench venv clean web screenshots
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -14,14 +14,31 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-run: $(STAMP)
+# the web console: npm ci from the committed lock file, then the build; both skipped when up to date
+WEB_SRC := $(shell find web/src web/public -type f 2>/dev/null) web/index.html web/vite.config.ts web/tsconfig.json
+
+web/node_modules/.package-lock.json: web/package-lock.json web/package.json
+	cd web && npm ci --no-audit --no-fund
+	touch $@
+
+web/dist/index.html: web/node_modules/.package-lock.json $(WEB_SRC)
+	cd web && npm run build
+	touch $@
+
+web: web/dist/index.html
+
+run: $(STAMP) web/dist/index.html
 	$(BIN)/minqing run
 
 lint: $(STAMP)
 	$(BIN)/ruff check minqing services gateway tests bench
 
-test: $(STAMP) lint
+test: $(STAMP) lint web/dist/index.html
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+# PNGs of the console's main pages (PC and phone) under docs/screenshots/, from a real platform in Chromium
+screenshots: $(STAMP) web/dist/index.html
+	MINQING_SCREENSHOTS=1 $(BIN)/python -m pytest -q tests/browser/test_screenshots.py
 
 # kill -9 every process, restart RabbitMQ and PostgreSQL under load; prints the reconciled counts
 test-faults: $(STAMP)
@@ -41,4 +58,4 @@ bench: $(BENCH_STAMP)
 	$(BIN)/python bench/plot.py
 
 clean:
-	rm -rf $(VENV) var
+	rm -rf $(VENV) var web/node_modules web/dist

@@ -7,17 +7,17 @@ from kombu import Connection
 from marshmallow import Schema, fields
 from nameko.rpc import RpcProxy
 
-from gateway import openapi
+from gateway import console, openapi
 from gateway.accounts_endpoints import AccountsEndpoints
 from gateway.api import Dispatcher, MinqingRoleError, Route, endpoint, json_response
 from gateway.feedback_endpoints import FeedbackEndpoints
 from gateway.points_endpoints import PointsEndpoints
-from gateway.problems import problem
 from gateway.routing_endpoints import CalendarEndpoints, MeetingEndpoints, RoutingEndpoints
 from gateway.web import GatewaySettings, http
 from minqing import amqp_patch, metrics  # noqa: F401  amqp_patch: survive a broker restart mid-ack
+from minqing import vocabulary as vocab
 from minqing.context import Correlation
-from minqing.vocabulary import CHANNEL_LABELS, CHANNELS, FEEDBACK_METHODS, HANDLING_TYPES, ROLES
+from minqing.vocabulary import ROLES
 from services.intake import schemas as s
 
 EVERYONE = ROLES
@@ -42,6 +42,25 @@ class VocabularyOut(Schema):
     channels = fields.List(fields.Nested(ChannelOut))
     handling_types = fields.List(fields.Str())
     feedback_methods = fields.List(fields.Str())
+    statuses = fields.List(fields.Str())
+    supervision_kinds = fields.List(fields.Str())
+    roles = fields.List(fields.Str())
+    labels = fields.Dict(
+        keys=fields.Str(),
+        values=fields.Dict(keys=fields.Str(), values=fields.Str()),
+        metadata={"description": "Chinese label of every code, per list: labels[list][code]"},
+    )
+
+
+# every list of codes the API answers with, and its Chinese labels (the console shows only these)
+VOCABULARY = {
+    "channels": (vocab.CHANNELS, vocab.CHANNEL_LABELS),
+    "handling_types": (vocab.HANDLING_TYPES, vocab.HANDLING_TYPE_LABELS),
+    "feedback_methods": (vocab.FEEDBACK_METHODS, vocab.FEEDBACK_METHOD_LABELS),
+    "statuses": (vocab.CASE_STATUSES, vocab.CASE_STATUS_LABELS),
+    "supervision_kinds": (vocab.SUPERVISION_KINDS, vocab.SUPERVISION_KIND_LABELS),
+    "roles": (vocab.ROLES, vocab.ROLE_LABELS),
+}
 
 
 def _directory_routes(kind: str, schema_in, schema_out):
@@ -125,14 +144,19 @@ class GatewayService(
 
     @http("GET,POST,PUT,PATCH,DELETE", "/<path:path>")
     def not_found(self, request, path):
-        return problem(404, f"no such endpoint: {request.method} /{path}")
+        return console.serve(request, path)  # the web console's files, else a 404 problem
+
+    @http("GET", "/")
+    def console_index(self, request):
+        return console.serve(request, "")
 
     @http("GET", "/api/v1/vocabulary")
     @endpoint(
         Route(
             "GET",
             "/api/v1/vocabulary",
-            "The method's codes: channels, handling types, feedback methods",
+            "The method's codes and their Chinese labels: channels, handling types, feedback methods, statuses, "
+            "supervision kinds, roles",
             EVERYONE,
             response=VocabularyOut,
             tags=OPS,
@@ -140,9 +164,9 @@ class GatewayService(
     )
     def vocabulary(self, call):
         return {
-            "channels": [{"code": c, "label": CHANNEL_LABELS[c]} for c in CHANNELS],
-            "handling_types": list(HANDLING_TYPES),
-            "feedback_methods": list(FEEDBACK_METHODS),
+            "channels": [{"code": c, "label": vocab.CHANNEL_LABELS[c]} for c in vocab.CHANNELS],
+            **{kind: list(codes) for kind, (codes, _) in VOCABULARY.items() if kind != "channels"},
+            "labels": {kind: {c: labels[c] for c in codes} for kind, (codes, labels) in VOCABULARY.items()},
         }
 
     # --- communities and directory -------------------------------------------------------------

@@ -295,6 +295,15 @@ def _wait_ready(url: str, procs: list[subprocess.Popen], timeout: float = 90) ->
     return False
 
 
+def _print_console(url: str) -> None:
+    from gateway import console
+
+    if not (console.dist_dir() / "index.html").is_file():
+        print(f"\nweb console not built ({console.dist_dir()}): `make run` builds it")
+        return
+    print(f"\nweb console: {url}/  (staff: a demo login above; residents, by phone code: {url}/login?community=maxian)")
+
+
 def cmd_run(args) -> int:
     from gateway.auth import mint
 
@@ -334,6 +343,7 @@ def cmd_run(args) -> int:
         print(f'residents: POST /api/v1/auth/code {{"phone": ...}}; the SMS (code included) go to {sms_log}')
         print("\ndistrict admin token (12 h):\n" + mint(secret, "admin", "district_admin", ["*"]))
         print("\nMaxian community admin token:\n" + mint(secret, "maxian-admin", "community_admin", ["maxian"]))
+        _print_console(url)
         print("\nPress Ctrl-C to stop.")
     while not stopping and all(p.poll() is None for p in procs):
         time.sleep(0.5)

@@ -1,9 +1,10 @@
 """Transactional outbox (ARCHITECTURE.md rule 3), inbox (rule 4) and idempotency keys.
 
 Each service adds these tables to its own metadata with `plumbing_tables(metadata)`. The handler writes
-its rows and `add_event(...)` in one transaction; `OutboxRelay` publishes committed rows with publisher
-confirms and only then marks them sent. A crash between publish and mark re-publishes the event; the
-consumers' inbox makes that harmless.
+its rows and `add_event(...)` in one transaction; `OutboxRelay` claims committed rows for a short lease in
+one transaction, publishes them with publisher confirms with no transaction open, and marks them sent in
+another. A crash between publish and mark re-publishes the event once the lease runs out; the consumers'
+inbox makes that harmless.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import eventlet
 from eventlet.queue import Empty, Full, LightQueue
@@ -28,6 +29,7 @@ from sqlalchemy import (
     Text,
     func,
     insert,
+    or_,
     select,
     update,
 )
@@ -54,6 +56,7 @@ OUTBOX = Table(
     Column("sent_at", UTCDateTime(), nullable=True, index=True),
     Column("attempts", Integer, nullable=False, default=0),
     Column("last_error", Text, nullable=True),
+    Column("claimed_until", UTCDateTime(), nullable=True),  # a relay copy is publishing it until then
 )
 INBOX = Table(
     "inbox",
@@ -100,13 +103,20 @@ def add_event(session: Session, envelope: dict) -> None:
     )
 
 
+def seen(session: Session, consumer: str, event_id: str) -> bool:
+    """Whether `consumer` has already applied `event_id` (a read: it claims nothing)."""
+    return (
+        session.execute(
+            select(INBOX.c.event_id).where(INBOX.c.consumer == consumer, INBOX.c.event_id == event_id)
+        ).first()
+        is not None
+    )
+
+
 def claim_inbox(session: Session, consumer: str, event_id: str) -> bool:
     """True the first time `consumer` sees `event_id`; the claim commits together with the effect."""
     inbox = INBOX
-    seen = session.execute(
-        select(inbox.c.event_id).where(inbox.c.consumer == consumer, inbox.c.event_id == event_id)
-    ).first()
-    if seen:
+    if seen(session, consumer, event_id):
         return False
     # flush now: a concurrent copy applying the same event fails here, before doing any work
     session.execute(insert(inbox).values(consumer=consumer, event_id=event_id, applied_at=now()))
@@ -114,27 +124,38 @@ def claim_inbox(session: Session, consumer: str, event_id: str) -> bool:
     return True
 
 
-def idempotent(session: Session, principal: str, key: str | None, fingerprint: str, produce) -> dict:
-    """Return the stored response for (principal, key) or run `produce()` and store its response.
-
-    The key is written in the same transaction as the effect, so a retry after a crash either finds both
-    or neither. Reusing a key for a different request is a client error, not a replay.
-    """
+def replay(session: Session, principal: str, key: str | None, fingerprint: str) -> dict | None:
+    """The response stored for (principal, key), or None. Reusing a key for a different request is a
+    client error, not a replay."""
     if not key:
-        return produce()
+        return None
     table = IDEMPOTENCY_KEYS
     row = session.execute(
         select(table.c.fingerprint, table.c.response).where(table.c.principal == principal, table.c.key == key)
     ).first()
-    if row:
-        if row.fingerprint != fingerprint:
-            raise Conflict(f"Idempotency-Key {key!r} was already used for a different request")
-        return json.loads(row.response)
+    if row is None:
+        return None
+    if row.fingerprint != fingerprint:
+        raise Conflict(f"Idempotency-Key {key!r} was already used for a different request")
+    return json.loads(row.response)
+
+
+def idempotent(session: Session, principal: str, key: str | None, fingerprint: str, produce) -> dict:
+    """Return the stored response for (principal, key) or run `produce()` and store its response.
+
+    The key is written in the same transaction as the effect, so a retry after a crash either finds both
+    or neither.
+    """
+    if not key:
+        return produce()
+    stored = replay(session, principal, key, fingerprint)
+    if stored is not None:
+        return stored
     response = produce()
     try:
         with session.begin_nested():
             session.execute(
-                insert(table).values(
+                insert(IDEMPOTENCY_KEYS).values(
                     principal=principal,
                     key=key,
                     fingerprint=fingerprint,
@@ -194,8 +215,30 @@ def outbox_status(session: Session) -> dict:
     }
 
 
+def claim_unsent(session: Session, batch: int, at: datetime, lease: timedelta) -> list:
+    """Take up to `batch` unsent rows nobody holds a live lease on, and lease them until `at + lease`.
+
+    Copies of a service share the work: on PostgreSQL SKIP LOCKED keeps two claims apart, on SQLite the
+    write lock does. A copy that dies holding a lease leaves its rows to whoever claims after it runs out."""
+    outbox = OUTBOX
+    query = (
+        select(outbox.c.seq, outbox.c.source, outbox.c.type, outbox.c.body)
+        .where(outbox.c.sent_at.is_(None), or_(outbox.c.claimed_until.is_(None), outbox.c.claimed_until < at))
+        .order_by(outbox.c.seq)
+        .limit(batch)
+    )
+    if is_postgres(session.get_bind()):
+        query = query.with_for_update(skip_locked=True)
+    rows = session.execute(query).all()
+    if rows:
+        session.execute(update(outbox).where(outbox.c.seq.in_([r.seq for r in rows])).values(claimed_until=at + lease))
+    return rows
+
+
 class Relay:
-    """Publishes committed outbox rows; safe with N copies (SKIP LOCKED on PostgreSQL)."""
+    """Publishes committed outbox rows; safe with N copies (rows are claimed with a lease)."""
+
+    LEASE = timedelta(seconds=10)  # far above a batch's publish time; a dead copy's rows wait this long
 
     def __init__(self, uow: UnitOfWork, amqp_uri: str, service: str, batch: int = 200):
         self.uow = uow
@@ -215,49 +258,47 @@ class Relay:
             self.connection = None
 
     def publish_pending(self) -> int:
-        """Publish one batch; returns how many rows were published."""
+        """Publish one batch; returns how many rows were published. No transaction is open while publishing."""
         with self.uow.transaction() as session:
-            outbox = OUTBOX
-            query = select(outbox.c.seq, outbox.c.source, outbox.c.type, outbox.c.body).where(
-                outbox.c.sent_at.is_(None)
-            )
-            query = query.order_by(outbox.c.seq).limit(self.batch)
-            if is_postgres(self.uow.engine):
-                query = query.with_for_update(skip_locked=True)
-            rows = session.execute(query).all()
-            if not rows:
-                return 0
+            rows = claim_unsent(session, self.batch, now(), self.LEASE)
+        if not rows:
+            return 0
+        sent, error = [], None
+        try:
             producer = self._producer()
-            sent = []
-            try:
-                for row in rows:
-                    envelope = json.loads(row.body)
-                    exchange = get_event_exchange(row.source, {})  # the exchange nameko's handlers bind to
-                    producer.publish(
-                        envelope,
-                        exchange=exchange,
-                        routing_key=row.type,
-                        serializer="json",
-                        delivery_mode=2,
-                        headers={"nameko.correlation_id": envelope.get("correlation_id") or ""},
-                        declare=[exchange],
-                        retry=True,
-                        retry_policy={"max_retries": 3, "interval_start": 0.2, "interval_step": 0.5},
-                    )
-                    sent.append(row.seq)
-                    metrics.EVENTS_OUT.labels(self.service, row.type).inc()
-            except (KombuError, OSError) as exc:
-                self.close()
-                log.warning("outbox publish failed, will retry: %s", exc)
-                failed = [r.seq for r in rows if r.seq not in sent]
+            for row in rows:
+                envelope = json.loads(row.body)
+                exchange = get_event_exchange(row.source, {})  # the exchange nameko's handlers bind to
+                producer.publish(
+                    envelope,
+                    exchange=exchange,
+                    routing_key=row.type,
+                    serializer="json",
+                    delivery_mode=2,
+                    headers={"nameko.correlation_id": envelope.get("correlation_id") or ""},
+                    declare=[exchange],
+                    retry=True,
+                    retry_policy={"max_retries": 3, "interval_start": 0.2, "interval_step": 0.5},
+                )
+                sent.append(row.seq)
+                metrics.EVENTS_OUT.labels(self.service, row.type).inc()
+        except (KombuError, OSError) as exc:
+            self.close()
+            log.warning("outbox publish failed, will retry: %s", exc)
+            error = exc
+        outbox = OUTBOX
+        with self.uow.transaction() as session:
+            if sent:
+                session.execute(update(outbox).where(outbox.c.seq.in_(sent)).values(sent_at=now(), claimed_until=None))
+            failed = [r.seq for r in rows if r.seq not in sent]
+            if failed:  # give them back at once; the first one carries the error
+                session.execute(update(outbox).where(outbox.c.seq.in_(failed)).values(claimed_until=None))
                 session.execute(
                     update(outbox)
-                    .where(outbox.c.seq.in_(failed[:1]))
-                    .values(attempts=outbox.c.attempts + 1, last_error=str(exc)[:500])
+                    .where(outbox.c.seq == failed[0])
+                    .values(attempts=outbox.c.attempts + 1, last_error=str(error)[:500])
                 )
-            if sent:
-                session.execute(update(outbox).where(outbox.c.seq.in_(sent)).values(sent_at=now()))
-            return len(sent)
+        return len(sent)
 
     def refresh_gauges(self) -> None:
         with self.uow.transaction() as session:

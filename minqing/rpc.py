@@ -30,6 +30,8 @@ class Scope(Schema):
 class Idempotency(Schema):
     key = fields.Str(load_default=None, validate=validate.Length(max=200))
     fingerprint = fields.Str(load_default="")
+    # whose key it is; the caller's `sub` unless a service names a shared space (e.g. a visit's case)
+    principal = fields.Str(load_default=None, validate=validate.Length(max=120))
 
 
 @functools.cache

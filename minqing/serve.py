@@ -11,6 +11,7 @@ import eventlet  # noqa: E402
 eventlet.monkey_patch()  # noqa: E402  must precede every other import that touches sockets
 
 import logging  # noqa: E402
+import os  # noqa: E402
 import signal  # noqa: E402
 
 from nameko.runners import ServiceRunner  # noqa: E402
@@ -24,6 +25,10 @@ log = logging.getLogger("minqing.serve")
 
 def serve(name: str) -> None:
     logs.setup(str(settings.get("log_level")))
+    if os.environ.get("MINQING_STRICT_TRANSACTIONS") == "1":  # the tests' guard: no network call in a transaction
+        from minqing.db import forbid_network_in_transactions
+
+        forbid_network_in_transactions()
     if settings.db_url(name).startswith("postgresql") if name in settings.SERVICES else False:
         from psycogreen.eventlet import patch_psycopg
 

@@ -11,7 +11,7 @@ from sqlalchemy import text
 from minqing import amqp_patch, metrics  # noqa: F401  amqp_patch: survive a broker restart mid-ack
 from minqing.context import Correlation
 from minqing.db import Database
-from minqing.outbox import OutboxRelay, outbox_status, write_once
+from minqing.outbox import OutboxRelay, outbox_status, replay, write_once
 from minqing.rpc import Idempotency, Scope, load
 
 
@@ -24,11 +24,22 @@ class ServiceBase:
     correlation = Correlation()
     config = Config()
 
-    def _write(self, schema_in, payload, scope, idem, produce):
-        """Validate, then run `produce(session, data, scope)` once per Idempotency-Key, in one transaction."""
+    def _write(self, schema_in, payload, scope, idem, produce, prepare=None):
+        """Validate, then run `produce(session, data, scope)` once per Idempotency-Key, in one transaction.
+
+        `prepare(data, scope, idem)`, if given, runs before that with no transaction open: the place for
+        calls to other services (never inside a transaction). It returns the data `produce` gets, and is
+        skipped when the key already has its answer."""
         data, scope, idem = load(schema_in, payload), load(Scope, scope), load(Idempotency, idem)
+        principal = idem["principal"] or scope["sub"]
+        if prepare is not None:
+            with self.db.transaction() as session:
+                stored = replay(session, principal, idem["key"], idem["fingerprint"])
+            if stored is not None:
+                return stored
+            data = prepare(data, scope, idem)
         return write_once(
-            self.db, scope["sub"], idem["key"], idem["fingerprint"], lambda session: produce(session, data, scope)
+            self.db, principal, idem["key"], idem["fingerprint"], lambda session: produce(session, data, scope)
         )
 
     @rpc

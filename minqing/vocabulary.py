@@ -16,14 +16,45 @@ CHANNEL_LABELS = {
 }
 # 5 handling types (分类办理)
 HANDLING_TYPES = ("immediate", "supplement", "committed", "suggestion", "escalated")
+HANDLING_TYPE_LABELS = {
+    "immediate": "即办件",
+    "supplement": "补办件",
+    "committed": "承诺件",
+    "suggestion": "建议件",
+    "escalated": "上报件",
+}
 # 6 feedback methods (跟踪反馈)
 FEEDBACK_METHODS = ("in_person", "on_site", "online", "hotline_callback", "letter", "meeting")
+FEEDBACK_METHOD_LABELS = {
+    "in_person": "上门答复",
+    "on_site": "现场咨询",
+    "online": "网络平台",
+    "hotline_callback": "热线回访",
+    "letter": "书面函复",
+    "meeting": "召集会议",
+}
 # 5 kinds of supervision (接受监督)
 SUPERVISION_KINDS = ("individual", "social", "media", "evaluation", "deputies")
+SUPERVISION_KIND_LABELS = {
+    "individual": "个体监督",
+    "social": "社会监督",
+    "media": "舆论监督",
+    "evaluation": "评议监督",
+    "deputies": "代表监督",
+}
 
 # `deputy`: people's congress and party congress deputies and CPPCC members (两代表一委员), who follow cases
 ROLES = ("resident", "grid_member", "community_admin", "unit_handler", "bureau_handler", "district_admin", "deputy")
 STAFF_ROLES = ("grid_member", "community_admin", "district_admin")
+ROLE_LABELS = {
+    "resident": "居民",
+    "grid_member": "网格员",
+    "community_admin": "社区工作人员",
+    "unit_handler": "驻区单位",
+    "bureau_handler": "区直部门",
+    "district_admin": "区级管理员",
+    "deputy": "代表委员",
+}
 
 CASE_STATUSES = (
     "registered",
@@ -43,6 +74,24 @@ CASE_STATUSES = (
     "merged",
     "withdrawn",
 )
+CASE_STATUS_LABELS = {
+    "registered": "已登记",
+    "classified": "已分类",
+    "assigned": "已派单",
+    "accepted": "已接单",
+    "in_progress": "办理中",
+    "awaiting_supplement": "待补充材料",
+    "escalated": "已上报",
+    "bureau_accepted": "部门已签收",
+    "returned": "已退回",
+    "resolved": "已办结",
+    "replied": "已答复",
+    "rated": "已评价",
+    "closed": "已关闭",
+    "reopened": "重新办理",
+    "merged": "已合并",
+    "withdrawn": "已撤回",
+}
 OPEN_STATUSES = tuple(
     s for s in CASE_STATUSES if s not in ("resolved", "replied", "rated", "closed", "merged", "withdrawn")
 )

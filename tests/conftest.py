@@ -21,6 +21,11 @@ from psycogreen.eventlet import patch_psycopg  # noqa: E402
 
 patch_psycopg()
 
+from minqing.db import forbid_network_in_transactions  # noqa: E402
+
+# every test doubles as a check of the rule "no publish, RPC or HTTP call while a transaction is open"
+forbid_network_in_transactions()
+
 os.environ.setdefault("MINQING_JWT_SECRET", "test-secret-" + uuid.uuid4().hex)
 os.environ.setdefault("MINQING_VAR_DIR", tempfile.mkdtemp(prefix="minqing-test-var-"))
 os.environ.setdefault("MINQING_RATE_LIMIT_PER_MINUTE", "100000")

@@ -76,13 +76,15 @@ class FeedbackService(ServiceBase):
     @rpc
     @boundary(NAME)
     def create_poll(self, payload, scope, idem=None):
-        def produce(session, data, scope):
+        def prepare(data, scope, _):
             if not can_see(scope, data["community"]):
                 raise NotFound(f"community {data['community']!r} not found")
-            households = self.intake.household_codes(data["community"], data["buildings"], scope)
-            return votes.view(votes.create(session, data, households, scope["sub"]))
+            return data | {"households": self.intake.household_codes(data["community"], data["buildings"], scope)}
 
-        return self._write(s.PollIn, payload, scope, idem, produce)
+        def produce(session, data, scope):
+            return votes.view(votes.create(session, data, data["households"], scope["sub"]))
+
+        return self._write(s.PollIn, payload, scope, idem, produce, prepare)
 
     @rpc
     @boundary(NAME)
@@ -165,28 +167,46 @@ class FeedbackService(ServiceBase):
     @rpc
     @boundary(NAME)
     def plan_visits(self, community, payload, scope, idem=None):
-        def produce(session, data, scope):
+        def prepare(data, scope, _):
             households = self.intake.grid_households(community, scope).get(data["grid"])
             if households is None:
                 raise NotFound(f"grid {data['grid']!r} not found in {community!r}")
+            return data | {"households": households}
+
+        def produce(session, data, scope):
             planned = visits.plan(
-                session, community, data["grid"], households, data["planned_for"], data["limit"], data["visitor"]
+                session,
+                community,
+                data["grid"],
+                data["households"],
+                data["planned_for"],
+                data["limit"],
+                data["visitor"],
             )
             return {"planned": s.VisitOut(many=True).dump(planned)}
 
-        return self._write(s.VisitPlanIn, payload, scope, idem, produce)
+        return self._write(s.VisitPlanIn, payload, scope, idem, produce, prepare)
 
     @rpc
     @boundary(NAME)
     def record_visit(self, payload, scope, idem=None):
-        def produce(session, data, scope):
+        def prepare(data, scope, idem):
+            """Check, then register the problem's case at intake (keyed by the visit) with no transaction open."""
             if not can_see(scope, data["community"]):
                 raise NotFound(f"community {data['community']!r} not found")
+            visit_id = visits.visit_id_for(data, scope["sub"], idem["key"])
+            with self.db.transaction() as session:
+                visits.check_recordable(session, data, visit_id)
+            request = visits.case_request(visit_id, data, data["community"])
+            found = self.intake.register_case(request["payload"], scope, request["idem"]) if request else None
+            return data | {"id": visit_id, "found_case": found["id"] if found else None}
+
+        def produce(session, data, scope):
             actor = {"id": scope["sub"], "role": scope["role"]}
-            visit = visits.record(session, data, actor, now(), lambda body: self.intake.register_case(body, scope))
+            visit = visits.record(session, data, actor, now(), data["id"], data["found_case"])
             return s.VisitOut().dump(visit)
 
-        return self._write(s.VisitIn, payload, scope, idem, produce)
+        return self._write(s.VisitIn, payload, scope, idem, produce, prepare)
 
     @rpc
     @boundary(NAME)

@@ -1,19 +1,25 @@
 """Visits (民情走访制度): comprehensive home visits planned per grid until every household is covered,
 the reception log, and return visits after resolution. A visit that finds a problem registers a case
-through intake (channel `home_visit`), linked to the visit; every visit done emits `visit.recorded`."""
+through intake (channel `home_visit`), linked to the visit; every visit done emits `visit.recorded`.
+
+Registering that case is an RPC to intake, so it happens before feedback's transaction, never inside
+it, under an idempotency key derived from the visit: a retry finds the same case instead of a second."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import random
 import uuid
 from datetime import datetime
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from minqing.errors import Conflict, InvalidInput, NotFound
 from minqing.events import make_envelope
-from minqing.outbox import add_event
+from minqing.outbox import KeyInProgress, add_event
 from services.feedback.models import FeedbackCase, Visit
 from services.feedback.rates import coverage
 from services.intake.directory import can_see
@@ -77,8 +83,57 @@ def plan(
     return visits
 
 
-def record(session: Session, data: dict, actor: dict, now: datetime, register_case) -> Visit:
-    """Record a visit done (a planned one, or one not planned); `register_case(payload)` → case dict."""
+VISIT_IDS = uuid.UUID("6f0d3c1e-5b7a-4c55-9d2e-8a1f0b7c9e42")  # namespace: a visit's id from its request's key
+CASE_KEYS = "feedback.visits"  # intake's idempotency space for the cases visits find
+
+
+def visit_id_for(data: dict, principal: str, key: str | None) -> str:
+    """The visit's id before anything is written: the planned visit's, or one derived from the request's
+    Idempotency-Key, so a retried request names the same visit (and so the same case)."""
+    if data.get("visit_id"):
+        return data["visit_id"]
+    return (uuid.uuid5(VISIT_IDS, f"{principal}\n{key}") if key else uuid.uuid4()).hex
+
+
+def check_recordable(session: Session, data: dict, visit_id: str) -> None:
+    """Refuse early (before a case is registered for it) a visit that cannot be recorded."""
+    visit = session.get(Visit, visit_id)
+    if data.get("visit_id"):
+        if visit is None or visit.community != data["community"]:
+            raise NotFound(f"visit {data['visit_id']!r} not found")
+        kind, for_case = visit.kind, visit.for_case
+    else:
+        kind, for_case = data["kind"], data.get("for_case")
+    if visit is not None and visit.status != "planned":
+        raise Conflict(f"this visit is already {visit.status}")
+    if kind == "return" and not for_case:
+        raise InvalidInput("a return visit names its case", {"for_case": ["required for return visits"]})
+
+
+def case_request(visit_id: str, data: dict, community: str) -> dict | None:
+    """What intake registers for a problem found on the visit, keyed by the visit: registering it again
+    (a retry, a second recording of the same planned visit) returns the same case."""
+    problem = data.get("problem")
+    if not problem or data.get("missed"):
+        return None
+    payload = {
+        "community": community,
+        "channel": "home_visit",
+        "title": problem["title"],
+        "description": problem["description"],
+        "category": problem.get("category"),
+        "location": {"building": problem.get("building")} if problem.get("building") else None,
+    }
+    fingerprint = hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+    return {
+        "payload": payload,
+        "idem": {"key": f"visit:{visit_id}", "fingerprint": fingerprint, "principal": CASE_KEYS},
+    }
+
+
+def record(session: Session, data: dict, actor: dict, now: datetime, visit_id: str, found_case: str | None) -> Visit:
+    """Record a visit done (a planned one, or one not planned) as `visit_id`; `found_case` is the case
+    already registered for its problem (see `case_request`)."""
     if data.get("visit_id"):
         visit = session.get(Visit, data["visit_id"], with_for_update=True)
         if visit is None or visit.community != data["community"]:
@@ -86,33 +141,27 @@ def record(session: Session, data: dict, actor: dict, now: datetime, register_ca
         if visit.status != "planned":
             raise Conflict(f"this visit is already {visit.status}")
     else:
+        if session.get(Visit, visit_id) is not None:
+            raise Conflict("this visit is already recorded")
         visit = Visit(
-            id=uuid.uuid4().hex,
+            id=visit_id,
             community=data["community"],
             kind=data["kind"],
             grid=data.get("grid"),
             household=data.get("household"),
             for_case=data.get("for_case"),
         )
-        session.add(visit)
     if visit.kind == "return" and not visit.for_case:
         raise InvalidInput("a return visit names its case", {"for_case": ["required for return visits"]})
     visit.status = "missed" if data.get("missed") else "done"
     visit.visitor, visit.visited_at, visit.notes = actor["id"], data.get("visited_at") or now, data.get("notes")
-    if data.get("problem") and visit.status == "done":
-        problem = data["problem"]
-        case = register_case(
-            {
-                "community": visit.community,
-                "channel": "home_visit",
-                "title": problem["title"],
-                "description": problem["description"],
-                "category": problem.get("category"),
-                "location": {"building": problem.get("building")} if problem.get("building") else None,
-            }
-        )
-        visit.found_case = case["id"]
-    session.flush()
+    if visit.status == "done":
+        visit.found_case = found_case
+    try:
+        with session.begin_nested():
+            session.add(visit)
+    except IntegrityError as exc:  # the same request (same key, so same id) committed first: replay its answer
+        raise KeyInProgress("this visit is being recorded by another request; retry") from exc
     if visit.status == "done":
         add_event(
             session,

@@ -9,6 +9,7 @@ import logging
 import secrets
 from datetime import UTC, datetime, timedelta
 
+import eventlet
 import requests
 from cloudevents.core.formats.json import JSONFormat
 from cloudevents.core.v1.event import CloudEvent
@@ -107,48 +108,94 @@ def schedule_webhook(session: Session, bureau_code: str, envelope: dict, body: b
     )
 
 
-def deliver_due(session: Session, now: datetime, batch: int = 20, timeout: float = 5.0) -> int:
-    """Attempt every delivery that is due; each attempt is recorded with its outcome."""
+LEASE = timedelta(seconds=60)  # above the request timeout: a copy that dies mid-attempt leaves it for this long
+
+
+def claim_due(session: Session, now: datetime, batch: int = 20, lease: timedelta = LEASE) -> list[dict]:
+    """Claim the deliveries that are due: each one's `next_attempt_at` moves to `now + lease`, so no other
+    copy takes it meanwhile, and a copy that dies leaves it to be tried again when the lease runs out.
+    Returns what sending needs, so the attempts run with no transaction open."""
     query = (
-        select(WebhookDelivery)
+        select(WebhookDelivery, Bureau)
+        .join(Bureau, Bureau.code == WebhookDelivery.bureau)
         .where(WebhookDelivery.status == "pending", WebhookDelivery.next_attempt_at <= now)
         .order_by(WebhookDelivery.next_attempt_at)
         .limit(batch)
     )
     if is_postgres(session.get_bind()):
-        query = query.with_for_update(skip_locked=True)
-    done = 0
-    for delivery in session.scalars(query):
-        bureau = session.get(Bureau, delivery.bureau)
-        attempt = {"at": now.isoformat(), "url": bureau.webhook_url}
-        try:
-            signer = Webhook(bureau.webhook_secret)
-            msg_id = f"msg_{delivery.event_id}"
-            # the real clock, not the business one (minqing/clock.py): the receiver checks the signed timestamp
-            # against its own real time to refuse replays, so it is security time even when a test or demo
-            # runs the business at another instant
-            signed_at = datetime.now(UTC)
-            headers = {
-                "content-type": "application/cloudevents+json",
-                "webhook-id": msg_id,
-                "webhook-timestamp": str(int(signed_at.timestamp())),
-                "webhook-signature": signer.sign(msg_id, signed_at, delivery.payload),
+        query = query.with_for_update(skip_locked=True, of=WebhookDelivery)
+    claimed = []
+    for delivery, bureau in session.execute(query).all():
+        delivery.next_attempt_at = now + lease
+        claimed.append(
+            {
+                "id": delivery.id,
+                "lease": delivery.next_attempt_at,
+                "event_id": delivery.event_id,
+                "event_type": delivery.event_type,
+                "bureau": bureau.code,
+                "url": bureau.webhook_url,
+                "secret": bureau.webhook_secret,
+                "payload": delivery.payload,
             }
-            response = requests.post(
-                bureau.webhook_url, data=delivery.payload.encode(), headers=headers, timeout=timeout
-            )
-            attempt["status"] = response.status_code
-            ok = 200 <= response.status_code < 300
-        except Exception as exc:  # any failure is recorded and retried, never lost
-            attempt["error"] = f"{exc.__class__.__name__}: {exc}"[:300]
-            ok = False
-        delivery.attempts = [*delivery.attempts, attempt]
-        if ok:
-            delivery.status, delivery.next_attempt_at = "delivered", None
-        elif len(delivery.attempts) > len(BACKOFF_SECONDS):
-            delivery.status, delivery.next_attempt_at = "failed", None
-        else:
-            delivery.next_attempt_at = now + timedelta(seconds=BACKOFF_SECONDS[len(delivery.attempts) - 1])
-        log.info("webhook %s to %s: %s", delivery.event_type, delivery.bureau, attempt)
-        done += 1
-    return done
+        )
+    return claimed
+
+
+def attempt(claim: dict, now: datetime, timeout: float = 5.0) -> tuple[dict, bool]:
+    """One signed POST; (what happened, whether it counts as delivered). Redirects are not followed: the
+    bureau registered one URL, and a 3xx is an answer like any other non-2xx (recorded, retried)."""
+    result = {"at": now.isoformat(), "url": claim["url"]}
+    try:
+        msg_id = f"msg_{claim['event_id']}"
+        # the real clock, not the business one (minqing/clock.py): the receiver checks the signed timestamp
+        # against its own real time to refuse replays, so it is security time even when a test or demo runs
+        # the business at another instant
+        signed_at = datetime.now(UTC)
+        headers = {
+            "content-type": "application/cloudevents+json",
+            "webhook-id": msg_id,
+            "webhook-timestamp": str(int(signed_at.timestamp())),
+            "webhook-signature": Webhook(claim["secret"]).sign(msg_id, signed_at, claim["payload"]),
+        }
+        response = requests.post(
+            claim["url"], data=claim["payload"].encode(), headers=headers, timeout=timeout, allow_redirects=False
+        )
+        result["status"] = response.status_code
+        return result, 200 <= response.status_code < 300
+    except Exception as exc:  # any failure is recorded and retried, never lost
+        result["error"] = f"{exc.__class__.__name__}: {exc}"[:300]
+        return result, False
+
+
+def record(session: Session, claim: dict, result: dict, ok: bool) -> None:
+    """Keep the attempt; move the delivery on only if it is still under this claim (a copy that found the
+    lease run out may have taken it since: its own record decides then)."""
+    delivery = session.get(WebhookDelivery, claim["id"], with_for_update=True)
+    delivery.attempts = [*delivery.attempts, result]
+    if delivery.status != "pending" or delivery.next_attempt_at != claim["lease"]:
+        return
+    if ok:
+        delivery.status, delivery.next_attempt_at = "delivered", None
+    elif len(delivery.attempts) > len(BACKOFF_SECONDS):
+        delivery.status, delivery.next_attempt_at = "failed", None
+    else:
+        at = datetime.fromisoformat(result["at"])
+        delivery.next_attempt_at = at + timedelta(seconds=BACKOFF_SECONDS[len(delivery.attempts) - 1])
+
+
+def deliver_due(transaction, now, batch: int = 20, timeout: float = 5.0) -> int:
+    """Claim in one short transaction, POST in parallel with none open, record in another.
+
+    `transaction` is a UnitOfWork's `transaction`; `now()` the clock (read again for each attempt)."""
+    with transaction() as session:
+        claims = claim_due(session, now(), batch)
+    if not claims:
+        return 0
+    pool = eventlet.GreenPool(len(claims))
+    results = list(pool.imap(lambda claim: attempt(claim, now(), timeout), claims))
+    with transaction() as session:
+        for claim, (result, ok) in zip(claims, results, strict=True):
+            record(session, claim, result, ok)
+            log.info("webhook %s to %s: %s", claim["event_type"], claim["bureau"], result)
+    return len(claims)

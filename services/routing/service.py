@@ -14,7 +14,7 @@ from minqing.communities import CommunityCheck
 from minqing.errors import Forbidden, NotFound
 from minqing.events import load_envelope
 from minqing.handlers import event_handler
-from minqing.outbox import claim_inbox
+from minqing.outbox import claim_inbox, seen
 from minqing.rpc import boundary, load
 from minqing.service import ServiceBase
 from services.intake.directory import can_see
@@ -290,20 +290,23 @@ class RoutingService(CommunityCheck, ServiceBase):
 
     @event_handler("routing", "case.#")
     def on_own_event(self, body):
-        """Tell bureaus: the public exchange (CloudEvents) and, where configured, their webhook."""
+        """Tell bureaus: the public exchange (CloudEvents) and, where configured, their webhook.
+
+        Read, publish with no transaction open, then record (inbox + webhook delivery) in one: a crash
+        before the record publishes again on redelivery, which bureaus deduplicate by the event id."""
         envelope = load_envelope(body)
         with self.db.transaction() as session:
             case = session.get(RoutedCase, envelope["subject"])
-            if case is None or not public.is_public(envelope, case):
-                return
-            if not claim_inbox(session, "routing.public", envelope["id"]):
+            if case is None or not public.is_public(envelope, case) or seen(session, "routing.public", envelope["id"]):
                 return
             bureau = envelope["data"].get("bureau") or case.bureau
             body_bytes = public.cloudevent(envelope, case, bureau)
             key = public.routing_key(envelope["type"], case.community, bureau)
-            if not public.publish(self.config["AMQP_URI"], body_bytes, key):
-                metrics.EVENTS_OUT.labels(NAME, "unroutable:" + envelope["type"]).inc()
-            public.schedule_webhook(session, bureau, envelope, body_bytes, now())
+        if not public.publish(self.config["AMQP_URI"], body_bytes, key):
+            metrics.EVENTS_OUT.labels(NAME, "unroutable:" + envelope["type"]).inc()
+        with self.db.transaction() as session:
+            if claim_inbox(session, "routing.public", envelope["id"]):
+                public.schedule_webhook(session, bureau, envelope, body_bytes, now())
 
     # --- timers --------------------------------------------------------------------------------------
     @timer(interval=SCAN_INTERVAL)
@@ -316,8 +319,7 @@ class RoutingService(CommunityCheck, ServiceBase):
 
     @timer(interval=1)
     def deliver_webhooks(self):
-        with self.db.transaction() as session:
-            public.deliver_due(session, now())
+        public.deliver_due(self.db.transaction, now)
 
     # --- the holiday calendar (docs/calendar.md) -----------------------------------------------------------
     @rpc

@@ -1,0 +1,39 @@
+// Chinese labels for the API's codes, read from GET /api/v1/vocabulary (never a hand-written copy).
+export interface Vocabulary {
+  channels: { code: string; label: string }[]
+  handling_types: string[]
+  feedback_methods: string[]
+  statuses?: string[]
+  supervision_kinds?: string[]
+  roles?: string[]
+  labels?: Record<string, Record<string, string>>
+}
+
+export type VocabularyKind =
+  | 'channels'
+  | 'handling_types'
+  | 'feedback_methods'
+  | 'statuses'
+  | 'supervision_kinds'
+  | 'roles'
+
+export function labelsOf(vocab: Vocabulary | null, kind: VocabularyKind): Record<string, string> {
+  if (!vocab) return {}
+  if (vocab.labels?.[kind]) return vocab.labels[kind]
+  if (kind === 'channels') return Object.fromEntries(vocab.channels.map((c) => [c.code, c.label]))
+  return {}
+}
+
+/** The Chinese label of a code; an unknown code is shown as itself in brackets so it stands out. */
+export function label(vocab: Vocabulary | null, kind: VocabularyKind, code: string | null | undefined): string {
+  if (!code) return '—'
+  return labelsOf(vocab, kind)[code] ?? `〔${code}〕`
+}
+
+/** [{value: code, label: 中文}] in the API's order, for selects. */
+export function options(vocab: Vocabulary | null, kind: VocabularyKind): { value: string; label: string }[] {
+  if (!vocab) return []
+  const codes: string[] =
+    kind === 'channels' ? vocab.channels.map((c) => c.code) : ((vocab as unknown as Record<string, string[]>)[kind] ?? [])
+  return codes.map((code) => ({ value: code, label: label(vocab, kind, code) }))
+}
