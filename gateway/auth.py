@@ -88,6 +88,9 @@ def mint(secret: str, sub: str, role: str, communities: list[str], hours: float 
     if role not in ROLES:
         raise ValueError(f"role must be one of {', '.join(ROLES)}; got {role!r}")
     check_claims(sub, role, communities, bureau or None)
+    # the real clock, not minqing.clock: a token's lifetime is security time, checked by PyJWT and by other
+    # parties against the real time, so a test or demo running the business at another date must not mint
+    # tokens that are already expired or not yet valid
     now = datetime.now(UTC)
     claims = {"sub": sub, "role": role, "communities": communities, "iat": now, "exp": now + timedelta(hours=hours)}
     if bureau:

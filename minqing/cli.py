@@ -25,6 +25,7 @@ import time
 import warnings
 from datetime import UTC, datetime
 
+from minqing import clock
 from minqing import config as settings
 
 RUN_ORDER = ("intake", "routing", "feedback", "points", "accounts", "gateway")
@@ -97,7 +98,7 @@ def cmd_seed_demo(args) -> int:
     from services.routing import demo as routing_demo
 
     upgrade_all()
-    now = args.now or datetime.now(UTC)  # the one reading of the clock: every loader below is given `now`
+    now = args.now or clock.now()  # the one reading of the clock: every loader below is given `now`
     intake, routing, feedback, points, accounts = (
         UnitOfWork(make_engine(settings.db_url(s))) for s in ("intake", "routing", "feedback", "points", "accounts")
     )

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 
 from marshmallow import Schema, ValidationError, fields, validate
 
+from minqing import clock
 from minqing.fields import StrictBool
 from minqing.vocabulary import CHANNELS, FEEDBACK_METHODS, HANDLING_TYPES, SUPERVISION_KINDS, one_of
 
@@ -293,7 +294,7 @@ def make_envelope(
         "id": uuid.uuid4().hex,
         "type": type,
         "source": source,
-        "time": (time or datetime.now(UTC)).astimezone(UTC).isoformat(),
+        "time": (time or clock.now()).astimezone(UTC).isoformat(),
         "community": community,
         "subject": subject,
         "version": version,

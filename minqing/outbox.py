@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import eventlet
 from eventlet.queue import Empty, Full, LightQueue
@@ -36,7 +36,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from minqing import context, metrics
+from minqing import clock, context, metrics
 from minqing.db import Database, UnitOfWork, UTCDateTime, is_postgres
 from minqing.errors import Conflict
 
@@ -83,7 +83,7 @@ def plumbing_tables(metadata: MetaData) -> None:
 
 
 def now() -> datetime:
-    return datetime.now(UTC)
+    return clock.now()
 
 
 def add_event(session: Session, envelope: dict) -> None:

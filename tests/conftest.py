@@ -30,9 +30,17 @@ os.environ.setdefault("MINQING_JWT_SECRET", "test-secret-" + uuid.uuid4().hex)
 os.environ.setdefault("MINQING_VAR_DIR", tempfile.mkdtemp(prefix="minqing-test-var-"))
 os.environ.setdefault("MINQING_RATE_LIMIT_PER_MINUTE", "100000")
 os.environ.setdefault("MINQING_SCAN_INTERVAL", "0.3")
+# The business runs at a fixed instant, never at whatever day CI happens to run: Wednesday 2 December 2026,
+# 10:00 in Shanghai. A working day well before the 16:00 cut-off, in a month with no public holiday, in the
+# last year chinesecalendar covers, and after the fixed dates the tests write (meetings held in November 2026,
+# milestones due later in December). Subprocesses the tests start inherit it through the environment;
+# in-process containers are re-anchored at it before every test (the `business_clock` fixture). Set it
+# yourself to run the suite at another instant.
+os.environ.setdefault("MINQING_CLOCK_START", "2026-12-02T10:00:00+08:00")
 
 from nameko.containers import ServiceContainer  # noqa: E402
 
+from minqing import clock  # noqa: E402
 from minqing import config as settings  # noqa: E402
 from minqing.migrate import upgrade  # noqa: E402
 
@@ -40,6 +48,15 @@ PG_ADMIN = os.environ.get("MINQING_TEST_PG", "postgresql://postgres@127.0.0.1:54
 # another broker (its node named by RABBITMQ_NODENAME for rabbitmqctl), e.g. a private one for tests/faults
 AMQP_BASE = os.environ.get("MINQING_TEST_AMQP", "amqp://guest:guest@127.0.0.1:5672")
 RUN_ID = uuid.uuid4().hex[:10]
+
+
+@pytest.fixture(autouse=True)
+def business_clock():
+    """Every test starts at the fixed instant (the clock then runs at real speed); a test may move it."""
+    start = clock.parse_start(os.environ["MINQING_CLOCK_START"])
+    clock.start_at(start)
+    yield start
+    clock.reset()
 
 
 def free_port() -> int:

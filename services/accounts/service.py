@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 
 
 def now() -> datetime:
+    # the real clock on purpose, not minqing.clock: what accounts times is security time (token and code
+    # lifetimes, lockouts), checked by PyJWT and the gateway against the real time; see minqing/clock.py
     return datetime.now(UTC)
 
 

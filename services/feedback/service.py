@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import base64
 import random
-from datetime import UTC, datetime
+from datetime import datetime
 
 from nameko.rpc import RpcProxy, rpc
 from nameko.timer import timer
 
+from minqing import clock
 from minqing.errors import NotFound
 from minqing.events import load_envelope
 from minqing.handlers import event_handler
@@ -24,7 +25,7 @@ STAFF = ("grid_member", "community_admin", "district_admin")
 
 
 def now() -> datetime:
-    return datetime.now(UTC)
+    return clock.now()
 
 
 class FeedbackService(ServiceBase):

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from nameko.rpc import rpc
 from sqlalchemy import select
 
-from minqing import audit, metrics
+from minqing import audit, clock, metrics
 from minqing.errors import NotFound
 from minqing.events import load_envelope
 from minqing.handlers import event_handler
@@ -28,7 +28,7 @@ DIRECTORY = {  # kind → (model, input schema, output schema, add function)
 
 
 def now() -> datetime:
-    return datetime.now(UTC)
+    return clock.now()
 
 
 class IntakeService(ServiceBase):

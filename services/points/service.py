@@ -4,12 +4,13 @@ redemption, rankings and annual files. Entrypoints only; the rules live in the m
 from __future__ import annotations
 
 import base64
-from datetime import UTC, datetime
+from datetime import datetime
 
 from nameko.rpc import rpc
 from nameko.timer import timer
 from sqlalchemy import select
 
+from minqing import clock
 from minqing.communities import CommunityCheck
 from minqing.errors import Forbidden, NotFound
 from minqing.events import load_envelope
@@ -28,7 +29,7 @@ SELF_EDITABLE = ("phone", "professions", "specialties", "availability")
 
 
 def now() -> datetime:
-    return datetime.now(UTC)
+    return clock.now()
 
 
 def _admin(scope: dict) -> None:

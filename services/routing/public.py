@@ -7,7 +7,7 @@ import base64
 import json
 import logging
 import secrets
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import eventlet
 import requests
@@ -148,11 +148,15 @@ def attempt(claim: dict, now: datetime, timeout: float = 5.0) -> tuple[dict, boo
     result = {"at": now.isoformat(), "url": claim["url"]}
     try:
         msg_id = f"msg_{claim['event_id']}"
+        # the real clock, not the business one (minqing/clock.py): the receiver checks the signed timestamp
+        # against its own real time to refuse replays, so it is security time even when a test or demo runs
+        # the business at another instant
+        signed_at = datetime.now(UTC)
         headers = {
             "content-type": "application/cloudevents+json",
             "webhook-id": msg_id,
-            "webhook-timestamp": str(int(now.timestamp())),
-            "webhook-signature": Webhook(claim["secret"]).sign(msg_id, now, claim["payload"]),
+            "webhook-timestamp": str(int(signed_at.timestamp())),
+            "webhook-signature": Webhook(claim["secret"]).sign(msg_id, signed_at, claim["payload"]),
         }
         response = requests.post(
             claim["url"], data=claim["payload"].encode(), headers=headers, timeout=timeout, allow_redirects=False

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from nameko.rpc import rpc
 from nameko.timer import timer
 from sqlalchemy import select
 
+from minqing import clock, metrics
 from minqing import config as settings
-from minqing import metrics
 from minqing.communities import CommunityCheck
 from minqing.errors import Forbidden, NotFound
 from minqing.events import load_envelope
@@ -43,7 +43,7 @@ CALENDAR_REFRESH_INTERVAL = float(settings.get("calendar_refresh_interval"))
 
 
 def now() -> datetime:
-    return datetime.now(UTC)
+    return clock.now()
 
 
 def case_view(case: RoutedCase, scope: dict) -> dict:

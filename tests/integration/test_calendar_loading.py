@@ -5,12 +5,13 @@ The 2027 schedule here is made up in the shape of a notice (only the days the la
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 
 import pytest
 import requests
 from helpers import Api, wait_for
 
+from minqing import clock
 from minqing.cli import main
 from minqing.db import UnitOfWork, make_engine
 from services.routing import calendar, holidays
@@ -128,7 +129,7 @@ def test_a_2027_schedule_loaded_through_the_api_is_what_deadlines_use(gateway, t
 
 def test_the_fallback_is_reported_by_readyz_and_metrics_until_the_notices_are_loaded(gateway, routing, token):
     admin = Api(gateway, token("district_admin", ["*"], sub="district-admin"))
-    today = datetime.now(UTC).astimezone(TZ).date()  # which years are reported depends on it, the rule does not
+    today = clock.now().astimezone(TZ).date()  # which years are reported depends on it, the rule does not
     expected = holidays.report(today, WorkingCalendar())
     assert expected["fallback_years"]  # the library ends in 2026, so some year within 13 months is on the law
     ready = requests.get(f"{gateway}/readyz", timeout=10)
@@ -168,6 +169,6 @@ def test_a_2027_schedule_loaded_with_the_cli_and_through_another_copy(routing, t
     # this process by the revision check alone
     schedule = holidays.schedule_of(2027, CalendarIn().load(dict(SCHEDULE_2027, notice="another copy")))
     with UnitOfWork(make_engine(routing.config["DB_URL"])).transaction() as session:
-        holidays.store(session, schedule, "someone", datetime.now(UTC))
+        holidays.store(session, schedule, "someone", clock.now())
     wait_for(lambda: calendar.current().year(2027).notice == "another copy")
     assert calendar.current().is_working_day(date(2027, 10, 9))  # that schedule's Saturday worked

@@ -3,7 +3,7 @@ and the outbox delivers what was committed even when the relay died at the worst
 
 import json
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from helpers import wait_for
@@ -13,6 +13,7 @@ from nameko.standalone.rpc import ClusterRpcProxy
 from nameko.testing.services import entrypoint_hook
 from sqlalchemy import delete, select, update
 
+from minqing import clock
 from minqing.db import UnitOfWork, make_engine
 from minqing.dlq import list_dead_letters, replay
 from minqing.events import make_envelope
@@ -68,7 +69,7 @@ def emit(uow, amqp_uri, type, case_id, version, data, source="routing"):
 
 def test_ledger_follows_every_event_type_in_order(rpc, producer_db, amqp_uri):
     case = register(rpc)
-    deadline = datetime.now(UTC) + timedelta(days=3)
+    deadline = clock.now() + timedelta(days=3)
     handler = {"id": "grid-leader-1", "kind": "grid_member", "name": "吴宇涛"}
     steps = [
         (

@@ -11,6 +11,7 @@ from kombu import Connection
 from nameko.standalone.events import get_event_exchange
 from openpyxl import load_workbook
 
+from minqing import clock
 from minqing.events import make_envelope
 
 
@@ -86,7 +87,7 @@ def test_dissatisfied_resident_reopens_and_the_ledger_follows_every_step(worked)
     assert overall["reopen_rate"]["numerator"] == 1
     assert api.get("/api/v1/stats", params={"period": "someday"}).status_code == 422
 
-    month = datetime.now(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m")
+    month = clock.now().astimezone(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m")
     report = api.get("/api/v1/stats/report.xlsx", params={"community": "maxian", "period": month})
     assert report.status_code == 200 and report.headers["Content-Type"].startswith("application/vnd.openxml")
     rows = [r for r in load_workbook(io.BytesIO(report.content)).active.iter_rows(values_only=True) if any(r)]

@@ -35,6 +35,7 @@ from schemathesis.specs.openapi.checks import (
 
 from gateway.api import ROUTES
 from gateway.openapi import _path as openapi_path
+from minqing import clock
 
 EXAMPLES = 12  # per operation and mode
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
@@ -123,7 +124,7 @@ def world(directory):
             },
         )
     )
-    now = datetime.now(UTC)
+    now = clock.now()
     poll = created(
         api.post(
             "/api/v1/polls",

@@ -15,6 +15,7 @@ from helpers import Api, case_body, wait_for
 from nameko.standalone.events import event_dispatcher
 from openpyxl import load_workbook
 
+from minqing import clock
 from minqing.db import UnitOfWork, make_engine
 from minqing.dlq import list_dead_letters
 from minqing.events import make_envelope
@@ -129,7 +130,7 @@ def test_rules_are_seeded_and_a_change_is_a_new_version(people):
 def test_an_activity_from_sign_up_to_an_approved_award_and_its_no_shows(people, token):
     api, admin = people
     a, b, c = (register(admin, name=n, user_id=f"u-{i}") for i, n in enumerate(("甲", "乙", "丙")))
-    start = datetime.now(UTC) - timedelta(hours=3)
+    start = clock.now() - timedelta(hours=3)
     body = {
         "community": "maxian",
         "title": "马限山小区夜间平安巡逻",
@@ -151,10 +152,10 @@ def test_an_activity_from_sign_up_to_an_approved_award_and_its_no_shows(people, 
     assert admin.post(f"{path}/check-ins", {"member": a["id"], "at": iso(start)}).status_code == 200
     out = admin.post(f"{path}/check-outs", {"member": a["id"], "at": iso(start + timedelta(hours=2, minutes=20))})
     row = next(s for s in out.json()["signups"] if s["member"] == a["id"])
-    late = admin.post(f"{path}/check-outs", {"member": b["id"], "at": iso(datetime.now(UTC) + timedelta(hours=1))})
+    late = admin.post(f"{path}/check-outs", {"member": b["id"], "at": iso(clock.now() + timedelta(hours=1))})
     assert late.status_code == 409  # b has not checked in; a future check-out is refused below
     assert admin.post(f"{path}/check-ins", {"member": b["id"], "at": iso(start)}).status_code == 200
-    future = admin.post(f"{path}/check-outs", {"member": b["id"], "at": iso(datetime.now(UTC) + timedelta(hours=1))})
+    future = admin.post(f"{path}/check-outs", {"member": b["id"], "at": iso(clock.now() + timedelta(hours=1))})
     assert future.status_code == 422 and "at" in future.json()["errors"]
     # a member sees only their own sign-up, not the others' names and points
     assert [s["member"] for s in member_a.get(path).json()["signups"]] == [a["id"]]
@@ -167,9 +168,9 @@ def test_an_activity_from_sign_up_to_an_approved_award_and_its_no_shows(people, 
 
     too_early = admin.post(f"{path}/close", {})
     assert too_early.status_code == 409
-    short = admin.post("/api/v1/activities", body | {"ends_at": iso(datetime.now(UTC) + timedelta(seconds=2))}).json()
+    short = admin.post("/api/v1/activities", body | {"ends_at": iso(clock.now() + timedelta(seconds=2))}).json()
     assert admin.post(f"/api/v1/activities/{short['id']}/signups", {"member": c["id"]}).ok
-    wait_for(lambda: datetime.now(UTC) > datetime.fromisoformat(short["ends_at"]), timeout=5)
+    wait_for(lambda: clock.now() > datetime.fromisoformat(short["ends_at"]), timeout=5)
     closed = admin.post(f"/api/v1/activities/{short['id']}/close", {}).json()
     assert closed["status"] == "closed" and closed["no_shows"] == 1
     assert closed["signups"][0]["status"] == "no_show" and closed["signups"][0]["award"] is None
@@ -347,7 +348,7 @@ def test_annual_file_as_xlsx_and_page_and_rankings_with_ties(people):
     reward = admin.post("/api/v1/rewards", {"community": "maxian", "name": "毛巾", "price": 3, "stock": 5}).json()
     assert admin.post("/api/v1/redemptions", {"member": a["id"], "reward": reward["id"]}).status_code == 201
 
-    year = datetime.now(SHANGHAI).year  # the year the service counts the points in: Shanghai's, not UTC's
+    year = clock.now().astimezone(SHANGHAI).year  # the year the service counts the points in: Shanghai's, not UTC's
     ranks = admin.get("/api/v1/rankings", params={"community": "maxian", "period": str(year)}).json()["items"]
     # equal points share a rank, listed by name
     assert [(r["rank"], r["name"], r["points"]) for r in ranks] == [(1, "乙", 9), (1, "甲", 9), (3, "丙", 4)]
@@ -376,13 +377,13 @@ def test_expiry_lapses_old_unspent_points_and_keeps_the_history(people, points_d
     policy = admin.call("PUT", "/api/v1/point-expiry", json={"community": "maxian", "years": 2})
     assert policy.status_code == 200 and policy.json()["years"] == 2
     uow = UnitOfWork(make_engine(points_db))
-    today = datetime.now(SHANGHAI).date()  # the service's day (Shanghai), whatever the machine's time zone
+    today = clock.now().astimezone(SHANGHAI).date()  # the service's day (Shanghai), whatever the machine's time zone
     later = today + timedelta(days=2 * 366 + 1)  # two years on, today's points have lapsed
     with uow.transaction() as session:
-        assert ledger.expire(session, "maxian", today, datetime.now(UTC))["points"] == 0
-        assert ledger.expire(session, "maxian", later, datetime.now(UTC))["points"] == 20
+        assert ledger.expire(session, "maxian", today, clock.now())["points"] == 0
+        assert ledger.expire(session, "maxian", later, clock.now())["points"] == 20
     with uow.transaction() as session:
-        assert ledger.expire(session, "maxian", later, datetime.now(UTC))["points"] == 0  # once
+        assert ledger.expire(session, "maxian", later, clock.now())["points"] == 0  # once
     uow.engine.dispose()
     assert balance(admin, member["id"]) == 0
     kinds = [e["kind"] for e in admin.get(f"/api/v1/members/{member['id']}/points").json()["items"]]

@@ -6,7 +6,7 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
@@ -16,6 +16,7 @@ from helpers import Api, case_body, wait_for
 from sqlalchemy import update
 from standardwebhooks.webhooks import Webhook
 
+from minqing import clock
 from minqing.db import UnitOfWork, make_engine
 from services.routing.models import RoutedCase
 
@@ -262,7 +263,7 @@ def test_overdue_is_raised_once_with_two_scanners(routed, run_container, make_co
     case = api.post("/api/v1/cases", case_body(category="elevator")).json()
     wait_for(lambda: ledger(api, case["id"])["status"] == "assigned")
     engine = make_engine(routing.config["DB_URL"])
-    past = datetime.now(UTC) - timedelta(minutes=1)
+    past = clock.now() - timedelta(minutes=1)
     with UnitOfWork(engine).transaction() as session:  # as if the committed date had passed
         session.execute(update(RoutedCase).where(RoutedCase.id == case["id"]).values(deadline=past))
     wait_for(lambda: ledger(api, case["id"])["overdue"])

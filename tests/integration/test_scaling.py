@@ -5,7 +5,7 @@ the deadline scanner raises each overdue once. Throughput with more copies is me
 import subprocess
 import time
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from urllib.parse import unquote, urlparse
 
 import pytest
@@ -13,6 +13,7 @@ from helpers import case_body, wait_for
 from nameko.standalone.events import event_dispatcher
 from sqlalchemy import func, select, update
 
+from minqing import clock
 from minqing.db import UnitOfWork, make_engine
 from minqing.events import make_envelope
 from services.points import ledger
@@ -64,7 +65,7 @@ def test_two_copies_of_routing_and_points_handle_each_event_once(doubled, amqp_u
         ).all()
         assert dict(actions) == {"classify": CASES, "assign": CASES}  # each registration routed by one copy
         # the scanner on both copies: every deadline that passes is raised once
-        past = datetime.now(UTC) - timedelta(minutes=1)
+        past = clock.now() - timedelta(hours=1)  # the subprocesses started later: their clocks are behind ours
         session.execute(update(RoutedCase).where(RoutedCase.id.in_(ids[:5])).values(deadline=past))
     wait_for(lambda: all(api.get(f"/api/v1/cases/{i}").json()["overdue"] for i in ids[:5]), timeout=15)
     time.sleep(1.5)  # several more scans by both copies
