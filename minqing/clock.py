@@ -6,6 +6,10 @@ asks for the time and run forward at real speed from there (measured on the mono
 deadlines and the scanner behave as they would live). It exists so tests and demos run the business at a
 chosen instant instead of whatever day the machine is on; production leaves it unset.
 
+With MINQING_CLOCK_ANCHOR (seconds since the epoch) as well, the clock read the start instant at that real
+moment: processes started at different times, and a process restarted after a crash, agree on the time
+instead of each starting over.
+
 In-process tests move the clock with `start_at(instant)` (and `reset()`), which re-anchors it for every
 service container in the process.
 
@@ -43,7 +47,16 @@ def _from_settings() -> tuple[datetime, float] | None:
     start = raw if isinstance(raw, datetime) else parse_start(str(raw))
     if start.tzinfo is None:
         raise ValueError("MINQING_CLOCK_START: give the UTC offset")
-    return start.astimezone(UTC), time.monotonic()
+    anchor = settings.get("clock_anchor")
+    if anchor in (None, ""):
+        return start.astimezone(UTC), time.monotonic()
+    # the real (epoch) instant at which the business clock read `start`: every process given the same pair,
+    # and a process restarted with it, reads the same business time instead of starting over at `start`
+    try:
+        since = time.time() - float(anchor)
+    except ValueError as exc:
+        raise ValueError(f"MINQING_CLOCK_ANCHOR: seconds since the epoch; got {anchor!r}") from exc
+    return start.astimezone(UTC), time.monotonic() - since
 
 
 def now() -> datetime:

@@ -38,6 +38,7 @@ DEFAULTS: dict[str, object] = {
     "due_soon_fraction": 0.8,
     "webhook_allow_hosts": "",  # host names a bureau webhook may name although they are not public (SSRF)
     "clock_start": None,  # business clock start for tests and demos (minqing/clock.py); unset: the real clock
+    "clock_anchor": None,  # the real epoch second at which the business clock read clock_start
     # accounts (docs/accounts.md)
     "access_token_seconds": 900,
     "refresh_token_days": 30,

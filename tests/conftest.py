@@ -12,6 +12,7 @@ import os  # noqa: E402
 import socket  # noqa: E402
 import subprocess  # noqa: E402
 import tempfile  # noqa: E402
+import time  # noqa: E402
 import uuid  # noqa: E402
 from urllib.parse import quote  # noqa: E402
 
@@ -55,6 +56,8 @@ def business_clock():
     """Every test starts at the fixed instant (the clock then runs at real speed); a test may move it."""
     start = clock.parse_start(os.environ["MINQING_CLOCK_START"])
     clock.start_at(start)
+    # processes this test starts (or restarts after a kill -9) read the same business time as this one
+    os.environ["MINQING_CLOCK_ANCHOR"] = repr(time.time())
     yield start
     clock.reset()
 

@@ -51,3 +51,23 @@ def test_a_process_started_with_the_setting_starts_at_that_instant():
     env["MINQING_CLOCK_START"] = "2026-02-28T23:59:30"  # no offset: refused, not guessed
     refused = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
     assert refused.returncode != 0 and "MINQING_CLOCK_START" in refused.stderr and "offset" in refused.stderr
+
+
+def test_with_an_anchor_every_process_and_a_restart_read_the_same_business_time(monkeypatch):
+    import time
+    from datetime import UTC, datetime, timedelta
+
+    from minqing import clock
+
+    start = datetime(2026, 4, 3, 7, 59, tzinfo=UTC)
+    monkeypatch.setenv("MINQING_CLOCK_START", start.isoformat())
+    monkeypatch.setenv("MINQING_CLOCK_ANCHOR", repr(time.time() - 3600))  # the clock read `start` an hour ago
+    clock.reset()
+    try:
+        first = clock.now()
+        clock.reset()  # as a process restarted after a crash would
+        again = clock.now()
+    finally:
+        clock.reset()
+    assert timedelta(minutes=59, seconds=59) < first - start < timedelta(hours=1, seconds=5)
+    assert timedelta(0) <= again - first < timedelta(seconds=5)
