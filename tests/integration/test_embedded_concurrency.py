@@ -292,6 +292,7 @@ def platform(amqp_uri, tmp_path):
     secret = "soak-" + uuid.uuid4().hex
     running = Platform(amqp_uri, urls, tmp_path, secret)
     running.env["MINQING_STRICT_TRANSACTIONS"] = "1"
+    running.env["MINQING_WEBHOOK_ALLOW_HOSTS"] = "127.0.0.1"  # the bureaus' receivers below are local
     receivers = ThreadingHTTPServer(("127.0.0.1", 0), BureauReceivers)
     threading.Thread(target=receivers.serve_forever, daemon=True).start()
     uows = {service: UnitOfWork(make_engine(url)) for service, url in urls.items()}
