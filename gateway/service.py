@@ -45,6 +45,10 @@ class VocabularyOut(Schema):
     statuses = fields.List(fields.Str())
     supervision_kinds = fields.List(fields.Str())
     roles = fields.List(fields.Str())
+    member_statuses = fields.List(fields.Str())
+    entry_kinds = fields.List(fields.Str())
+    award_statuses = fields.List(fields.Str())
+    redemption_statuses = fields.List(fields.Str())
     labels = fields.Dict(
         keys=fields.Str(),
         values=fields.Dict(keys=fields.Str(), values=fields.Str()),
@@ -60,6 +64,10 @@ VOCABULARY = {
     "statuses": (vocab.CASE_STATUSES, vocab.CASE_STATUS_LABELS),
     "supervision_kinds": (vocab.SUPERVISION_KINDS, vocab.SUPERVISION_KIND_LABELS),
     "roles": (vocab.ROLES, vocab.ROLE_LABELS),
+    "member_statuses": (vocab.MEMBER_STATUSES, vocab.MEMBER_STATUS_LABELS),
+    "entry_kinds": (vocab.ENTRY_KINDS, vocab.ENTRY_KIND_LABELS),
+    "award_statuses": (vocab.AWARD_STATUSES, vocab.AWARD_STATUS_LABELS),
+    "redemption_statuses": (vocab.REDEMPTION_STATUSES, vocab.REDEMPTION_STATUS_LABELS),
 }
 
 

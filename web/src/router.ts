@@ -23,6 +23,7 @@ export const router = createRouter({
         { path: 'bureau/done', component: () => import('./views/BureauTodo.vue'), meta: { title: '已办结', done: true } },
         { path: 'district', component: () => import('./views/District.vue'), meta: { title: '全区概览' } },
         { path: 'following', component: () => import('./views/Following.vue'), meta: { title: '我关注的诉求' } },
+        { path: 'points', component: () => import('./views/Points.vue'), meta: { title: '党员积分' } },
         { path: 'me/raise', component: () => import('./views/resident/Raise.vue'), meta: { title: '我要反映' } },
         { path: 'me/cases', component: () => import('./views/resident/MyCases.vue'), meta: { title: '我的诉求' } },
       ],

@@ -19,3 +19,8 @@ export interface Page<T> {
   items: T[]
   next_cursor: string | null
 }
+export type PartyMember = S['PartyMemberOut']
+export type Award = S['AwardOut']
+export type Reward = S['RewardOut']
+export type Redemption = S['RedemptionOut']
+export type PointEntry = S['EntryOut']

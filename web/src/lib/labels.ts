@@ -6,6 +6,10 @@ export interface Vocabulary {
   statuses?: string[]
   supervision_kinds?: string[]
   roles?: string[]
+  member_statuses?: string[]
+  entry_kinds?: string[]
+  award_statuses?: string[]
+  redemption_statuses?: string[]
   labels?: Record<string, Record<string, string>>
 }
 
@@ -16,6 +20,10 @@ export type VocabularyKind =
   | 'statuses'
   | 'supervision_kinds'
   | 'roles'
+  | 'member_statuses'
+  | 'entry_kinds'
+  | 'award_statuses'
+  | 'redemption_statuses'
 
 export function labelsOf(vocab: Vocabulary | null, kind: VocabularyKind): Record<string, string> {
   if (!vocab) return {}
