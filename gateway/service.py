@@ -49,6 +49,8 @@ class VocabularyOut(Schema):
     entry_kinds = fields.List(fields.Str())
     award_statuses = fields.List(fields.Str())
     redemption_statuses = fields.List(fields.Str())
+    supervisor_types = fields.List(fields.Str())
+    supervision_targets = fields.List(fields.Str())
     labels = fields.Dict(
         keys=fields.Str(),
         values=fields.Dict(keys=fields.Str(), values=fields.Str()),
@@ -68,6 +70,8 @@ VOCABULARY = {
     "entry_kinds": (vocab.ENTRY_KINDS, vocab.ENTRY_KIND_LABELS),
     "award_statuses": (vocab.AWARD_STATUSES, vocab.AWARD_STATUS_LABELS),
     "redemption_statuses": (vocab.REDEMPTION_STATUSES, vocab.REDEMPTION_STATUS_LABELS),
+    "supervisor_types": (vocab.SUPERVISOR_TYPES, vocab.SUPERVISOR_TYPE_LABELS),
+    "supervision_targets": (vocab.SUPERVISION_TARGETS, vocab.SUPERVISION_TARGET_LABELS),
 }
 
 

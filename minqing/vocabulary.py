@@ -109,12 +109,37 @@ def one_of(choices: tuple[str, ...], allow_none: bool = False) -> validate.Valid
 
     return check
 
+
 # party-member points (services/points): the codes its API answers with, for the console's labels
 MEMBER_STATUSES = ("serving", "retired")
 MEMBER_STATUS_LABELS = {"serving": "在职党员", "retired": "退休党员"}
 ENTRY_KINDS = ("award", "redemption", "refund", "correction", "expiry")
-ENTRY_KIND_LABELS = {"award": "积分奖励", "redemption": "兑换扣减", "refund": "兑换退回", "correction": "更正", "expiry": "过期清零"}
+ENTRY_KIND_LABELS = {
+    "award": "积分奖励",
+    "redemption": "兑换扣减",
+    "refund": "兑换退回",
+    "correction": "更正",
+    "expiry": "过期清零",
+}
 AWARD_STATUSES = ("pending", "awarded", "capped", "rejected", "reversed")
-AWARD_STATUS_LABELS = {"pending": "待审核", "awarded": "已入账", "capped": "已达上限", "rejected": "已驳回", "reversed": "已冲正"}
+AWARD_STATUS_LABELS = {
+    "pending": "待审核",
+    "awarded": "已入账",
+    "capped": "已达上限",
+    "rejected": "已驳回",
+    "reversed": "已冲正",
+}
 REDEMPTION_STATUSES = ("reserved", "picked_up", "cancelled")
 REDEMPTION_STATUS_LABELS = {"reserved": "待领取", "picked_up": "已领取", "cancelled": "已取消"}
+
+# supervision records (services/feedback): who supervised and what they looked at
+SUPERVISOR_TYPES = ("deputy", "resident", "media", "panel", "staff")
+SUPERVISOR_TYPE_LABELS = {
+    "deputy": "代表委员",
+    "resident": "居民",
+    "media": "媒体",
+    "panel": "评议团",
+    "staff": "工作人员",
+}
+SUPERVISION_TARGETS = ("case", "handler", "grid", "community")
+SUPERVISION_TARGET_LABELS = {"case": "诉求", "handler": "承办人", "grid": "网格", "community": "社区"}

@@ -10,6 +10,8 @@ export interface Vocabulary {
   entry_kinds?: string[]
   award_statuses?: string[]
   redemption_statuses?: string[]
+  supervisor_types?: string[]
+  supervision_targets?: string[]
   labels?: Record<string, Record<string, string>>
 }
 
@@ -24,6 +26,8 @@ export type VocabularyKind =
   | 'entry_kinds'
   | 'award_statuses'
   | 'redemption_statuses'
+  | 'supervisor_types'
+  | 'supervision_targets'
 
 export function labelsOf(vocab: Vocabulary | null, kind: VocabularyKind): Record<string, string> {
   if (!vocab) return {}

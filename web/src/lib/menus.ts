@@ -13,7 +13,7 @@ const STAFF: MenuItem[] = [
 ]
 
 export const MENUS: Record<string, MenuItem[]> = {
-  community_admin: [...STAFF, { path: '/points', title: '党员积分', icon: 'Medal' }],
+  community_admin: [...STAFF, { path: '/points', title: '党员积分', icon: 'Medal' }, { path: '/supervision', title: '督办', icon: 'Flag' }],
   grid_member: [
     { path: '/workbench', title: '我的待办', icon: 'Monitor' },
     { path: '/ledger', title: '民情台账', icon: 'Tickets' },
@@ -30,7 +30,10 @@ export const MENUS: Record<string, MenuItem[]> = {
     { path: '/ledger', title: '民情台账', icon: 'Tickets' },
     { path: '/stats', title: '统计分析', icon: 'DataAnalysis' },
   ],
-  deputy: [{ path: '/following', title: '我关注的诉求', icon: 'Star' }],
+  deputy: [
+    { path: '/following', title: '我关注的诉求', icon: 'Star' },
+    { path: '/supervision', title: '督办记录', icon: 'Flag' },
+  ],
   resident: [
     { path: '/me/raise', title: '我要反映', icon: 'EditPen' },
     { path: '/me/cases', title: '我的诉求', icon: 'Tickets' },

@@ -1,0 +1,90 @@
+"""The community staff's other pages (issue 14): each opened by a community admin, showing the platform's data."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+from browser_helpers import Api
+from playwright.sync_api import expect
+
+
+def iso(at: datetime) -> str:
+    return at.isoformat().replace("+00:00", "Z")
+
+
+def points_data(staff: Api) -> dict:
+    """Two member files, one approved and one pending patrol award, a reward and a reserved redemption."""
+    body = {"community": "maxian", "branch": "马限社区第一党支部", "status": "retired", "phone": "13900002222"}
+    lin = staff.post("/api/v1/members", {**body, "name": "林志华", "specialties": ["法律咨询", "调解"]})
+    chen = staff.post("/api/v1/members", {**body, "name": "陈美玲", "status": "serving", "specialties": ["急救"]})
+    start = datetime.now(UTC) - timedelta(hours=3)
+    activity = staff.post(
+        "/api/v1/activities",
+        {
+            "community": "maxian",
+            "title": "马限山小区夜间平安巡逻",
+            "rule_code": "night_patrol",
+            "place": "社区服务站",
+            "starts_at": iso(start),
+            "ends_at": iso(start + timedelta(hours=4)),
+            "slots": 5,
+        },
+    )
+    path = f"/api/v1/activities/{activity['id']}"
+    awards = []
+    for member in (lin, chen):
+        staff.post(f"{path}/signups", {"member": member["id"]})
+        staff.post(f"{path}/check-ins", {"member": member["id"], "at": iso(start)})
+        out = staff.post(f"{path}/check-outs", {"member": member["id"], "at": iso(start + timedelta(hours=2))})
+        awards.append(next(s for s in out["signups"] if s["member"] == member["id"])["award"])
+    approved = staff.post(f"/api/v1/awards/{awards[0]['id']}/decision", {"approve": True})
+    reward = staff.post("/api/v1/rewards", {"community": "maxian", "name": "洗衣液", "price": 2, "stock": 3})
+    staff.post("/api/v1/redemptions", {"member": lin["id"], "reward": reward["id"]})
+    return {"lin": lin, "earned_at": approved["earned_at"]}
+
+
+def test_community_admin_opens_every_staff_page_and_each_shows_the_platforms_data(open_page, maxian, token):
+    staff = Api(maxian.base, token("community_admin", ["maxian"], sub="maxian-admin"))
+    points = points_data(staff)
+    staff.post(
+        "/api/v1/supervisions",
+        {
+            "community": "maxian",
+            "kind": "deputies",
+            "supervisor": {"type": "deputy", "name": "张代表"},
+            "target_type": "grid",
+            "target_id": "maxian-g01",
+            "finding": "第一网格楼道堆物清理不及时",
+        },
+    )
+
+    page = open_page(staff.token, "/points")
+    # 党员积分: member files, searched by specialty; a member's ledger; the pending award; rewards; rankings
+    members = page.locator(".members .el-table__body tr")
+    expect(members).to_have_count(2)
+    page.get_by_label("特长", exact=True).fill("调解")
+    page.get_by_role("button", name="查询").first.click()
+    expect(members).to_have_count(1)
+    expect(members.first).to_contain_text("林志华")
+    expect(members.first).to_contain_text("退休党员")
+    members.first.get_by_role("button", name="积分明细").click()
+    expect(page.locator(".points-ledger .el-table__body tr", has_text="积分奖励")).to_have_count(1)
+    expect(page.locator(".points-ledger .el-table__body tr", has_text="兑换扣减")).to_have_count(1)
+    page.keyboard.press("Escape")
+    page.get_by_role("tab", name="待审核（1）").click()
+    expect(page.locator(".pending .el-table__body tr")).to_have_count(1)
+    page.get_by_role("tab", name="奖品与兑换").click()
+    expect(page.locator(".rewards .el-table__body tr", has_text="洗衣液")).to_have_count(1)
+    expect(page.locator(".redemptions .el-table__body tr", has_text="待领取")).to_have_count(1)
+    page.get_by_role("tab", name="积分排行").click()
+    shanghai = datetime.fromisoformat(points["earned_at"]).astimezone(timezone(timedelta(hours=8)))
+    page.get_by_label("统计周期").fill(str(shanghai.year))
+    page.locator("#pane-ranking").get_by_role("button", name="查询").click()
+    expect(page.locator(".ranking .el-table__body tr").first).to_contain_text("林志华")
+
+    # 督办: the record made through the API, in Chinese
+    page.locator(".side").get_by_text("督办").click()
+    row = page.locator(".supervisions .el-table__body tr")
+    expect(row).to_have_count(1)
+    expect(row.first).to_contain_text("代表监督")
+    expect(row.first).to_contain_text("张代表（代表委员）")
