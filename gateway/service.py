@@ -51,6 +51,9 @@ class VocabularyOut(Schema):
     redemption_statuses = fields.List(fields.Str())
     supervisor_types = fields.List(fields.Str())
     supervision_targets = fields.List(fields.Str())
+    hot_issue_statuses = fields.List(fields.Str())
+    agenda_statuses = fields.List(fields.Str())
+    project_statuses = fields.List(fields.Str())
     labels = fields.Dict(
         keys=fields.Str(),
         values=fields.Dict(keys=fields.Str(), values=fields.Str()),
@@ -72,6 +75,9 @@ VOCABULARY = {
     "redemption_statuses": (vocab.REDEMPTION_STATUSES, vocab.REDEMPTION_STATUS_LABELS),
     "supervisor_types": (vocab.SUPERVISOR_TYPES, vocab.SUPERVISOR_TYPE_LABELS),
     "supervision_targets": (vocab.SUPERVISION_TARGETS, vocab.SUPERVISION_TARGET_LABELS),
+    "hot_issue_statuses": (vocab.HOT_ISSUE_STATUSES, vocab.HOT_ISSUE_STATUS_LABELS),
+    "agenda_statuses": (vocab.AGENDA_STATUSES, vocab.AGENDA_STATUS_LABELS),
+    "project_statuses": (vocab.PROJECT_STATUSES, vocab.PROJECT_STATUS_LABELS),
 }
 
 

@@ -143,3 +143,11 @@ SUPERVISOR_TYPE_LABELS = {
 }
 SUPERVISION_TARGETS = ("case", "handler", "grid", "community")
 SUPERVISION_TARGET_LABELS = {"case": "诉求", "handler": "承办人", "grid": "网格", "community": "社区"}
+
+# joint meetings (services/routing): a hot issue goes on an agenda, a unit claims it as a project
+HOT_ISSUE_STATUSES = ("open", "on_agenda", "claimed", "done")
+HOT_ISSUE_STATUS_LABELS = {"open": "待上会", "on_agenda": "已上会", "claimed": "已认领", "done": "已办结"}
+AGENDA_STATUSES = ("open", "claimed")
+AGENDA_STATUS_LABELS = {"open": "待认领", "claimed": "已认领"}
+PROJECT_STATUSES = ("active", "completed")
+PROJECT_STATUS_LABELS = {"active": "推进中", "completed": "已完成"}

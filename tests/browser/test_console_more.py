@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
 
-from browser_helpers import Api
+from browser_helpers import Api, wait_for
 from playwright.sync_api import expect
 
 
@@ -43,6 +43,30 @@ def points_data(staff: Api) -> dict:
     return {"lin": lin, "earned_at": approved["earned_at"]}
 
 
+def hot_issue(staff: Api) -> None:
+    """Five after-school care requests: intake sees a hot issue in them."""
+    for title in (
+        "孩子放学后无人看管",
+        "希望开办四点半课堂",
+        "双职工家庭接孩子难",
+        "放学后孩子在小区游荡",
+        "建议社区办托管班",
+    ):
+        staff.post(
+            "/api/v1/cases",
+            {
+                "community": "maxian",
+                "channel": "hotline",
+                "category": "childcare",
+                "title": title,
+                "description": title + "，家长下班晚。",
+                "reporter": {"name": "王秀英", "phone": "13800001234"},
+                "location": {"building": "maxian-b01"},
+            },
+        )
+    wait_for(lambda: staff.get("/api/v1/communities/maxian/hot-issues")["items"])
+
+
 def test_community_admin_opens_every_staff_page_and_each_shows_the_platforms_data(open_page, maxian, token):
     staff = Api(maxian.base, token("community_admin", ["maxian"], sub="maxian-admin"))
     points = points_data(staff)
@@ -57,6 +81,8 @@ def test_community_admin_opens_every_staff_page_and_each_shows_the_platforms_dat
             "finding": "第一网格楼道堆物清理不及时",
         },
     )
+
+    hot_issue(staff)
 
     page = open_page(staff.token, "/points")
     # 党员积分: member files, searched by specialty; a member's ledger; the pending award; rewards; rankings
@@ -88,3 +114,10 @@ def test_community_admin_opens_every_staff_page_and_each_shows_the_platforms_dat
     expect(row).to_have_count(1)
     expect(row.first).to_contain_text("代表监督")
     expect(row.first).to_contain_text("张代表（代表委员）")
+
+    # 热点与联席会议: the hot issue with its five cases, ready to go on an agenda
+    page.locator(".side").get_by_text("热点与联席会议").click()
+    issue = page.locator(".hot-issues .el-table__body tr")
+    expect(issue).to_have_count(1)
+    expect(issue.first).to_contain_text("待上会")
+    expect(issue.first.locator("td").nth(3)).to_have_text("5")

@@ -25,6 +25,7 @@ export const router = createRouter({
         { path: 'following', component: () => import('./views/Following.vue'), meta: { title: '我关注的诉求' } },
         { path: 'points', component: () => import('./views/Points.vue'), meta: { title: '党员积分' } },
         { path: 'supervision', component: () => import('./views/Supervision.vue'), meta: { title: '督办' } },
+        { path: 'meetings', component: () => import('./views/Meetings.vue'), meta: { title: '热点与联席会议' } },
         { path: 'me/raise', component: () => import('./views/resident/Raise.vue'), meta: { title: '我要反映' } },
         { path: 'me/cases', component: () => import('./views/resident/MyCases.vue'), meta: { title: '我的诉求' } },
       ],

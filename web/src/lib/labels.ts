@@ -12,6 +12,9 @@ export interface Vocabulary {
   redemption_statuses?: string[]
   supervisor_types?: string[]
   supervision_targets?: string[]
+  hot_issue_statuses?: string[]
+  agenda_statuses?: string[]
+  project_statuses?: string[]
   labels?: Record<string, Record<string, string>>
 }
 
@@ -28,6 +31,9 @@ export type VocabularyKind =
   | 'redemption_statuses'
   | 'supervisor_types'
   | 'supervision_targets'
+  | 'hot_issue_statuses'
+  | 'agenda_statuses'
+  | 'project_statuses'
 
 export function labelsOf(vocab: Vocabulary | null, kind: VocabularyKind): Record<string, string> {
   if (!vocab) return {}
