@@ -90,7 +90,8 @@ def cmd_seed_demo(args) -> int:
     upgrade_all()
     now = args.now or datetime.now(UTC)  # the one reading of the clock: every loader below is given `now`
     intake, routing, feedback, points, accounts = (
-        UnitOfWork(make_engine(settings.db_url(s))) for s in ("intake", "routing", "feedback", "points", "accounts")
+        UnitOfWork(make_engine(settings.db_url(s)))
+        for s in ("intake", "routing", "feedback", "points", "accounts")
     )
     # one transaction per database, all open until everything is loaded: a failure anywhere leaves nothing
     with (
