@@ -54,6 +54,8 @@ class VocabularyOut(Schema):
     hot_issue_statuses = fields.List(fields.Str())
     agenda_statuses = fields.List(fields.Str())
     project_statuses = fields.List(fields.Str())
+    visit_kinds = fields.List(fields.Str())
+    visit_statuses = fields.List(fields.Str())
     labels = fields.Dict(
         keys=fields.Str(),
         values=fields.Dict(keys=fields.Str(), values=fields.Str()),
@@ -78,6 +80,8 @@ VOCABULARY = {
     "hot_issue_statuses": (vocab.HOT_ISSUE_STATUSES, vocab.HOT_ISSUE_STATUS_LABELS),
     "agenda_statuses": (vocab.AGENDA_STATUSES, vocab.AGENDA_STATUS_LABELS),
     "project_statuses": (vocab.PROJECT_STATUSES, vocab.PROJECT_STATUS_LABELS),
+    "visit_kinds": (vocab.VISIT_KINDS, vocab.VISIT_KIND_LABELS),
+    "visit_statuses": (vocab.VISIT_STATUSES, vocab.VISIT_STATUS_LABELS),
 }
 
 

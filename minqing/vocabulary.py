@@ -151,3 +151,9 @@ AGENDA_STATUSES = ("open", "claimed")
 AGENDA_STATUS_LABELS = {"open": "待认领", "claimed": "已认领"}
 PROJECT_STATUSES = ("active", "completed")
 PROJECT_STATUS_LABELS = {"active": "推进中", "completed": "已完成"}
+
+# visits (services/feedback, 民情走访)
+VISIT_KINDS = ("home", "reception", "return")
+VISIT_KIND_LABELS = {"home": "入户走访", "reception": "接待来访", "return": "回访"}
+VISIT_STATUSES = ("planned", "done", "missed")
+VISIT_STATUS_LABELS = {"planned": "计划走访", "done": "已走访", "missed": "未遇"}

@@ -67,6 +67,19 @@ def hot_issue(staff: Api) -> None:
     wait_for(lambda: staff.get("/api/v1/communities/maxian/hot-issues")["items"])
 
 
+def visited(staff: Api) -> None:
+    """Four households in the first grid, one of them visited."""
+    for n in range(1, 5):
+        staff.post(
+            "/api/v1/communities/maxian/households",
+            {"code": f"maxian-b01-1-{n:04d}", "building": "maxian-b01", "unit": "1", "room": f"{n:04d}"},
+        )
+    staff.post(
+        "/api/v1/visits",
+        {"community": "maxian", "grid": "maxian-g01", "household": "maxian-b01-1-0001", "notes": "老人身体尚好"},
+    )
+
+
 def test_community_admin_opens_every_staff_page_and_each_shows_the_platforms_data(open_page, maxian, token):
     staff = Api(maxian.base, token("community_admin", ["maxian"], sub="maxian-admin"))
     points = points_data(staff)
@@ -83,6 +96,7 @@ def test_community_admin_opens_every_staff_page_and_each_shows_the_platforms_dat
     )
 
     hot_issue(staff)
+    visited(staff)
 
     page = open_page(staff.token, "/points")
     # 党员积分: member files, searched by specialty; a member's ledger; the pending award; rewards; rankings
@@ -121,3 +135,10 @@ def test_community_admin_opens_every_staff_page_and_each_shows_the_platforms_dat
     expect(issue).to_have_count(1)
     expect(issue.first).to_contain_text("待上会")
     expect(issue.first.locator("td").nth(3)).to_have_text("5")
+
+    # 走访: the first grid's four households, one visited
+    page.locator(".side").get_by_text("走访").click()
+    grid = page.locator(".coverage .el-table__body tr", has_text="第一网格")
+    expect(grid.locator("td").nth(1)).to_have_text("4")
+    expect(grid.locator("td").nth(2)).to_have_text("1")
+    expect(page.locator(".visits .el-table__body tr", has_text="老人身体尚好")).to_contain_text("入户走访")

@@ -15,6 +15,8 @@ export interface Vocabulary {
   hot_issue_statuses?: string[]
   agenda_statuses?: string[]
   project_statuses?: string[]
+  visit_kinds?: string[]
+  visit_statuses?: string[]
   labels?: Record<string, Record<string, string>>
 }
 
@@ -34,6 +36,8 @@ export type VocabularyKind =
   | 'hot_issue_statuses'
   | 'agenda_statuses'
   | 'project_statuses'
+  | 'visit_kinds'
+  | 'visit_statuses'
 
 export function labelsOf(vocab: Vocabulary | null, kind: VocabularyKind): Record<string, string> {
   if (!vocab) return {}

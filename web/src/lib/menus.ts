@@ -13,7 +13,13 @@ const STAFF: MenuItem[] = [
 ]
 
 export const MENUS: Record<string, MenuItem[]> = {
-  community_admin: [...STAFF, { path: '/points', title: '党员积分', icon: 'Medal' }, { path: '/supervision', title: '督办', icon: 'Flag' }, { path: '/meetings', title: '热点与联席会议', icon: 'ChatDotRound' }],
+  community_admin: [
+    ...STAFF,
+    { path: '/points', title: '党员积分', icon: 'Medal' },
+    { path: '/supervision', title: '督办', icon: 'Flag' },
+    { path: '/meetings', title: '热点与联席会议', icon: 'ChatDotRound' },
+    { path: '/visits', title: '走访', icon: 'Location' },
+  ],
   grid_member: [
     { path: '/workbench', title: '我的待办', icon: 'Monitor' },
     { path: '/ledger', title: '民情台账', icon: 'Tickets' },
