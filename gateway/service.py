@@ -56,6 +56,9 @@ class VocabularyOut(Schema):
     project_statuses = fields.List(fields.Str())
     visit_kinds = fields.List(fields.Str())
     visit_statuses = fields.List(fields.Str())
+    poll_options = fields.List(fields.Str())
+    poll_statuses = fields.List(fields.Str())
+    poll_bases = fields.List(fields.Str())
     labels = fields.Dict(
         keys=fields.Str(),
         values=fields.Dict(keys=fields.Str(), values=fields.Str()),
@@ -82,6 +85,9 @@ VOCABULARY = {
     "project_statuses": (vocab.PROJECT_STATUSES, vocab.PROJECT_STATUS_LABELS),
     "visit_kinds": (vocab.VISIT_KINDS, vocab.VISIT_KIND_LABELS),
     "visit_statuses": (vocab.VISIT_STATUSES, vocab.VISIT_STATUS_LABELS),
+    "poll_options": (vocab.POLL_OPTIONS, vocab.POLL_OPTION_LABELS),
+    "poll_statuses": (vocab.POLL_STATUSES, vocab.POLL_STATUS_LABELS),
+    "poll_bases": (vocab.POLL_BASES, vocab.POLL_BASIS_LABELS),
 }
 
 

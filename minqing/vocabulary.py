@@ -157,3 +157,11 @@ VISIT_KINDS = ("home", "reception", "return")
 VISIT_KIND_LABELS = {"home": "入户走访", "reception": "接待来访", "return": "回访"}
 VISIT_STATUSES = ("planned", "done", "missed")
 VISIT_STATUS_LABELS = {"planned": "计划走访", "done": "已走访", "missed": "未遇"}
+
+# polls (services/feedback, 议事表决): one vote per household
+POLL_OPTIONS = ("yes", "no", "abstain")
+POLL_OPTION_LABELS = {"yes": "同意", "no": "反对", "abstain": "弃权"}
+POLL_STATUSES = ("open", "closed")
+POLL_STATUS_LABELS = {"open": "表决中", "closed": "已结束"}
+POLL_BASES = ("votes_cast", "eligible")
+POLL_BASIS_LABELS = {"votes_cast": "按参与投票户数", "eligible": "按全部应投户数"}

@@ -80,6 +80,25 @@ def visited(staff: Api) -> None:
     )
 
 
+def poll(staff: Api) -> str:
+    """A poll of the first building's four households, two of them voted yes, one no."""
+    created = staff.post(
+        "/api/v1/polls",
+        {
+            "community": "maxian",
+            "title": "江滨花园1号楼加装电梯",
+            "question": "是否同意在1号楼加装电梯？",
+            "buildings": ["maxian-b01"],
+            "threshold": "at least 2/3",
+            "opens_at": "2026-01-01T00:00:00+08:00",
+            "closes_at": "2099-01-01T00:00:00+08:00",
+        },
+    )
+    for n, option in ((1, "yes"), (2, "yes"), (3, "no")):
+        staff.post(f"/api/v1/polls/{created['id']}/votes", {"household": f"maxian-b01-1-{n:04d}", "option": option})
+    return created["id"]
+
+
 def test_community_admin_opens_every_staff_page_and_each_shows_the_platforms_data(open_page, maxian, token):
     staff = Api(maxian.base, token("community_admin", ["maxian"], sub="maxian-admin"))
     points = points_data(staff)
@@ -97,6 +116,7 @@ def test_community_admin_opens_every_staff_page_and_each_shows_the_platforms_dat
 
     hot_issue(staff)
     visited(staff)
+    poll_id = poll(staff)
 
     page = open_page(staff.token, "/points")
     # 党员积分: member files, searched by specialty; a member's ledger; the pending award; rewards; rankings
@@ -142,3 +162,12 @@ def test_community_admin_opens_every_staff_page_and_each_shows_the_platforms_dat
     expect(grid.locator("td").nth(1)).to_have_text("4")
     expect(grid.locator("td").nth(2)).to_have_text("1")
     expect(page.locator(".visits .el-table__body tr", has_text="老人身体尚好")).to_contain_text("入户走访")
+
+    # 议事表决: the poll named in the link, its live result
+    page.goto(page.url.split("/visits")[0] + f"/polls?poll={poll_id}")
+    result = page.locator(".poll .poll-result")
+    expect(result).to_contain_text("同意2 户")
+    expect(result).to_contain_text("反对1 户")
+    expect(result).to_contain_text("3 / 4 户")
+    expect(result).to_contain_text("目前通过")
+    expect(page.locator(".side .is-active")).to_contain_text("议事表决")

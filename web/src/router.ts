@@ -27,6 +27,7 @@ export const router = createRouter({
         { path: 'supervision', component: () => import('./views/Supervision.vue'), meta: { title: '督办' } },
         { path: 'meetings', component: () => import('./views/Meetings.vue'), meta: { title: '热点与联席会议' } },
         { path: 'visits', component: () => import('./views/Visits.vue'), meta: { title: '走访' } },
+        { path: 'polls', component: () => import('./views/Polls.vue'), meta: { title: '议事表决' } },
         { path: 'me/raise', component: () => import('./views/resident/Raise.vue'), meta: { title: '我要反映' } },
         { path: 'me/cases', component: () => import('./views/resident/MyCases.vue'), meta: { title: '我的诉求' } },
       ],

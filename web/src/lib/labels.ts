@@ -17,6 +17,9 @@ export interface Vocabulary {
   project_statuses?: string[]
   visit_kinds?: string[]
   visit_statuses?: string[]
+  poll_options?: string[]
+  poll_statuses?: string[]
+  poll_bases?: string[]
   labels?: Record<string, Record<string, string>>
 }
 
@@ -38,6 +41,9 @@ export type VocabularyKind =
   | 'project_statuses'
   | 'visit_kinds'
   | 'visit_statuses'
+  | 'poll_options'
+  | 'poll_statuses'
+  | 'poll_bases'
 
 export function labelsOf(vocab: Vocabulary | null, kind: VocabularyKind): Record<string, string> {
   if (!vocab) return {}

@@ -19,6 +19,7 @@ export const MENUS: Record<string, MenuItem[]> = {
     { path: '/supervision', title: '督办', icon: 'Flag' },
     { path: '/meetings', title: '热点与联席会议', icon: 'ChatDotRound' },
     { path: '/visits', title: '走访', icon: 'Location' },
+    { path: '/polls', title: '议事表决', icon: 'Histogram' },
   ],
   grid_member: [
     { path: '/workbench', title: '我的待办', icon: 'Monitor' },
