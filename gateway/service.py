@@ -59,6 +59,8 @@ class VocabularyOut(Schema):
     poll_options = fields.List(fields.Str())
     poll_statuses = fields.List(fields.Str())
     poll_bases = fields.List(fields.Str())
+    calendar_day_kinds = fields.List(fields.Str())
+    calendar_sources = fields.List(fields.Str())
     labels = fields.Dict(
         keys=fields.Str(),
         values=fields.Dict(keys=fields.Str(), values=fields.Str()),
@@ -88,6 +90,8 @@ VOCABULARY = {
     "poll_options": (vocab.POLL_OPTIONS, vocab.POLL_OPTION_LABELS),
     "poll_statuses": (vocab.POLL_STATUSES, vocab.POLL_STATUS_LABELS),
     "poll_bases": (vocab.POLL_BASES, vocab.POLL_BASIS_LABELS),
+    "calendar_day_kinds": (vocab.CALENDAR_DAY_KINDS, vocab.CALENDAR_DAY_KIND_LABELS),
+    "calendar_sources": (vocab.CALENDAR_SOURCES, vocab.CALENDAR_SOURCE_LABELS),
 }
 
 

@@ -165,3 +165,9 @@ POLL_STATUSES = ("open", "closed")
 POLL_STATUS_LABELS = {"open": "表决中", "closed": "已结束"}
 POLL_BASES = ("votes_cast", "eligible")
 POLL_BASIS_LABELS = {"votes_cast": "按参与投票户数", "eligible": "按全部应投户数"}
+
+# the holiday calendar (services/routing, docs/calendar.md)
+CALENDAR_DAY_KINDS = ("holiday", "workday")
+CALENDAR_DAY_KIND_LABELS = {"holiday": "放假", "workday": "调休上班"}
+CALENDAR_SOURCES = ("official", "library", "statutory")
+CALENDAR_SOURCE_LABELS = {"official": "国务院通知", "library": "节假日库推算", "statutory": "仅法定节日"}

@@ -7,6 +7,21 @@ from datetime import UTC, datetime, timedelta, timezone
 from browser_helpers import Api, wait_for
 from playwright.sync_api import expect
 
+# a test schedule (not the State Council's), as tests/integration/test_calendar_loading.py loads it
+SCHEDULE_2027 = {
+    "notice": "测试用安排",
+    "holidays": [
+        {"name": "元旦", "from": "2027-01-01", "to": "2027-01-03"},
+        {"name": "春节", "from": "2027-02-05", "to": "2027-02-12"},
+        {"name": "清明节", "from": "2027-04-03", "to": "2027-04-05"},
+        {"name": "劳动节", "from": "2027-05-01", "to": "2027-05-05"},
+        {"name": "端午节", "from": "2027-06-09"},
+        {"name": "中秋节", "from": "2027-09-15"},
+        {"name": "国庆节", "from": "2027-10-01", "to": "2027-10-07"},
+    ],
+    "workdays": [{"name": "春节", "from": "2027-02-20"}, {"name": "国庆节", "from": "2027-10-09"}],
+}
+
 
 def iso(at: datetime) -> str:
     return at.isoformat().replace("+00:00", "Z")
@@ -117,6 +132,11 @@ def test_community_admin_opens_every_staff_page_and_each_shows_the_platforms_dat
     hot_issue(staff)
     visited(staff)
     poll_id = poll(staff)
+    staff.post(
+        "/api/v1/accounts",
+        {"username": "zhao.grid", "display_name": "赵网格", "role": "grid_member", "communities": ["maxian"]},
+    )
+    assert maxian.call("PUT", "/api/v1/calendar/2027", SCHEDULE_2027).ok
 
     page = open_page(staff.token, "/points")
     # 党员积分: member files, searched by specialty; a member's ledger; the pending award; rewards; rankings
@@ -171,3 +191,13 @@ def test_community_admin_opens_every_staff_page_and_each_shows_the_platforms_dat
     expect(result).to_contain_text("3 / 4 户")
     expect(result).to_contain_text("目前通过")
     expect(page.locator(".side .is-active")).to_contain_text("议事表决")
+
+    # 设置: the accounts the community admin manages, and a year's holidays as the district loaded them
+    page.locator(".side").get_by_text("设置").click()
+    expect(page.locator(".accounts .el-table__body tr", has_text="赵网格")).to_contain_text("网格员")
+    page.get_by_role("tab", name="节假日").click()
+    page.get_by_label("年份").fill("2027")
+    page.get_by_role("button", name="查看").click()
+    expect(page.locator(".calendar-source")).to_contain_text("国务院通知（测试用安排）")
+    expect(page.locator(".calendar .el-table__body tr", has_text="春节")).to_have_count(9)  # 8 days off, 1 worked
+    expect(page.locator(".calendar .el-table__body tr", has_text="2027-02-20")).to_contain_text("调休上班")

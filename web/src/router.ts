@@ -28,6 +28,7 @@ export const router = createRouter({
         { path: 'meetings', component: () => import('./views/Meetings.vue'), meta: { title: '热点与联席会议' } },
         { path: 'visits', component: () => import('./views/Visits.vue'), meta: { title: '走访' } },
         { path: 'polls', component: () => import('./views/Polls.vue'), meta: { title: '议事表决' } },
+        { path: 'settings', component: () => import('./views/Settings.vue'), meta: { title: '设置' } },
         { path: 'me/raise', component: () => import('./views/resident/Raise.vue'), meta: { title: '我要反映' } },
         { path: 'me/cases', component: () => import('./views/resident/MyCases.vue'), meta: { title: '我的诉求' } },
       ],

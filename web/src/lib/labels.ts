@@ -20,6 +20,8 @@ export interface Vocabulary {
   poll_options?: string[]
   poll_statuses?: string[]
   poll_bases?: string[]
+  calendar_day_kinds?: string[]
+  calendar_sources?: string[]
   labels?: Record<string, Record<string, string>>
 }
 
@@ -44,6 +46,8 @@ export type VocabularyKind =
   | 'poll_options'
   | 'poll_statuses'
   | 'poll_bases'
+  | 'calendar_day_kinds'
+  | 'calendar_sources'
 
 export function labelsOf(vocab: Vocabulary | null, kind: VocabularyKind): Record<string, string> {
   if (!vocab) return {}

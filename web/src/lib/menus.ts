@@ -20,6 +20,7 @@ export const MENUS: Record<string, MenuItem[]> = {
     { path: '/meetings', title: '热点与联席会议', icon: 'ChatDotRound' },
     { path: '/visits', title: '走访', icon: 'Location' },
     { path: '/polls', title: '议事表决', icon: 'Histogram' },
+    { path: '/settings', title: '设置', icon: 'Setting' },
   ],
   grid_member: [
     { path: '/workbench', title: '我的待办', icon: 'Monitor' },
@@ -36,6 +37,7 @@ export const MENUS: Record<string, MenuItem[]> = {
     { path: '/district', title: '全区概览', icon: 'DataBoard' },
     { path: '/ledger', title: '民情台账', icon: 'Tickets' },
     { path: '/stats', title: '统计分析', icon: 'DataAnalysis' },
+    { path: '/settings', title: '设置', icon: 'Setting' },
   ],
   deputy: [
     { path: '/following', title: '我关注的诉求', icon: 'Star' },
