@@ -14503,6 +14503,22 @@ export interface components {
             statuses?: string[];
             supervision_kinds?: string[];
             roles?: string[];
+            member_statuses?: string[];
+            entry_kinds?: string[];
+            award_statuses?: string[];
+            redemption_statuses?: string[];
+            supervisor_types?: string[];
+            supervision_targets?: string[];
+            hot_issue_statuses?: string[];
+            agenda_statuses?: string[];
+            project_statuses?: string[];
+            visit_kinds?: string[];
+            visit_statuses?: string[];
+            poll_options?: string[];
+            poll_statuses?: string[];
+            poll_bases?: string[];
+            calendar_day_kinds?: string[];
+            calendar_sources?: string[];
             /** @description Chinese label of every code, per list: labels[list][code] */
             labels?: {
                 [key: string]: {
