@@ -69,3 +69,13 @@ def test_every_code_of_every_vocabulary_list_has_a_chinese_label():
             assert re.search(r"[\u4e00-\u9fff]", label), f"{kind}.{code}: {label!r}"
     assert payload["labels"]["statuses"]["awaiting_supplement"] == "待补充材料"
     assert payload["handling_types"] == ["immediate", "supplement", "committed", "suggestion", "escalated"]
+
+
+def test_the_console_labels_the_codes_the_services_answer_with():
+    from minqing import vocabulary as vocab
+    from services.feedback.polls import PollRules
+    from services.points import rules
+
+    assert vocab.MEMBER_STATUSES == rules.MEMBER_STATUSES
+    assert vocab.ENTRY_KINDS == rules.ENTRY_KINDS
+    assert vocab.POLL_OPTIONS == PollRules.__dataclass_fields__["options"].default
