@@ -306,6 +306,7 @@ class Platform:
         for service, db in self.dbs.items():
             self.env[f"MINQING_{service.upper()}_DB_URL"] = self.url(db)
             self.env[f"MINQING_{service.upper()}_METRICS_PORT"] = str(free_port())
+        self.env["MINQING_GATEWAY_METRICS_PORT"] = str(free_port())
         self.vhost_made, self.dbs_made = False, []
 
     def url(self, db: str) -> str:

@@ -21,10 +21,11 @@ from marshmallow import Schema, ValidationError
 from nameko.exceptions import RemoteError
 from werkzeug.wrappers import Request, Response
 
-from gateway.auth import AuthError, Principal, mask
+from gateway.auth import UNMASKED_ROLES, AuthError, Principal, mask
 from gateway.problems import problem
 from minqing import context, metrics
 from minqing.errors import MinqingError
+from minqing.events import make_envelope
 from services.intake.schemas import SHORT_CODE_PATTERN
 
 log = logging.getLogger(__name__)
@@ -104,9 +105,39 @@ def read_json(request: Request, max_bytes: int) -> object:
     if mimetype and mimetype != "application/json" and not mimetype.endswith("+json"):
         raise BadRequest(415, f"send application/json, not {mimetype}")
     try:
-        return json.loads(raw.decode("utf-8"))
+        value = json.loads(raw.decode("utf-8"), parse_int=_bounded_int)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise BadRequest(400, f"request body is not valid UTF-8 JSON: {exc}") from None
+    except (ValueError, RecursionError) as exc:  # a number too long, arrays nested too deep
+        raise BadRequest(400, f"request body is not JSON we accept: {str(exc) or 'nested too deep'}") from None
+    if _depth(value) > MAX_DEPTH:
+        raise BadRequest(400, f"request body is nested more than {MAX_DEPTH} levels deep")
+    return value
+
+
+# no field of the API is deeper or longer than these; a JSON bomb (a 5,000-digit integer, arrays nested
+# 50,000 deep) is refused before any parser, validator or database spends its time on it
+MAX_DEPTH = 20
+MAX_INT_DIGITS = 30
+
+
+def _bounded_int(text: str) -> int:
+    if len(text.lstrip("-")) > MAX_INT_DIGITS:
+        raise ValueError(f"an integer has more than {MAX_INT_DIGITS} digits")
+    return int(text)
+
+
+def _depth(value) -> int:
+    """How deeply containers nest (iteratively: the value may be as deep as the parser allowed)."""
+    deepest, todo = 0, [(value, 1)]
+    while todo:
+        item, depth = todo.pop()
+        if isinstance(item, dict | list):
+            deepest = max(deepest, depth)
+            if depth > MAX_DEPTH:
+                return depth
+            todo.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return deepest
 
 
 UNSTORABLE = "must not contain NUL characters or unpaired surrogates"
@@ -168,6 +199,8 @@ def endpoint(route: Route):
             started = time.perf_counter()
             response = self._dispatch(route, fn, request, path_args)
             response.headers["X-Correlation-Id"] = context.current() or ""
+            if route.roles is not None:  # what a token opens is someone's data: no cache may keep it
+                response.headers.setdefault("Cache-Control", "no-store")
             metrics.HTTP_REQUESTS.labels(route.method, route.path, str(response.status_code)).inc()
             metrics.HTTP_LATENCY.labels(route.method, route.path).observe(time.perf_counter() - started)
             return response
@@ -206,6 +239,7 @@ class Dispatcher:
             if isinstance(payload, Response):
                 return payload
             if call.principal is not None:
+                self._record_personal_read(route, call, request, payload)
                 payload = masked(call.principal, payload)
             return json_response(payload, route.status)
         except BadRequest as exc:
@@ -231,6 +265,41 @@ class Dispatcher:
         except Exception:
             log.exception("%s %s failed", route.method, route.path)
             return problem(500, "internal error; quote the correlation id", correlation_id=context.current())
+
+    def _record_personal_read(self, route: Route, call: Call, request: Request, payload) -> None:
+        """Staff shown unmasked phones, addresses or rooms: an audit record, published before the answer
+        leaves (no record, no answer: a failed publish is a 503 like any broker failure)."""
+        principal = call.principal
+        if route.method != "GET" or principal.role not in AUDITED_READERS:
+            return
+        items = _items(payload)
+        subjects = [_subject(item) for item in items if _personal(item)]
+        if not subjects:
+            return
+        communities = {item.get("community") for item in items if isinstance(item.get("community"), str)}
+        community = communities.pop() if len(communities) == 1 else ""
+        self._publish_read(call, route.path, request.path, subjects, community)
+
+    def _publish_read(self, call: Call, route_path: str, path: str, subjects: list[str], community: str = "") -> None:
+        """`personal_data.read` for intake's audit trail (minqing/audit.py)."""
+        data = {
+            "actor": call.principal.sub,
+            "role": call.principal.role,
+            "method": "GET",
+            "path": path[:300],
+            "query": call.query,
+            "subjects": subjects[:500],
+        }
+        envelope = make_envelope(
+            "personal_data.read",
+            source="gateway",
+            community=community,
+            subject=route_path,
+            version=1,
+            data=data,
+            correlation_id=context.current(),
+        )
+        self.audit_events("personal_data.read", envelope)
 
     def _prepare(self, route: Route, request: Request, path_args: dict) -> Call:
         principal = None
@@ -281,6 +350,33 @@ class Dispatcher:
             digest = hashlib.sha256(route.method.encode() + request.path.encode() + b"\n" + raw).hexdigest()
             idem = {"key": key, "fingerprint": digest}
         return Call(principal, body, query, idem, client_address(request))
+
+
+# who sees personal data unmasked (gateway/auth.py) and is recorded doing so; a resident sees only their own
+AUDITED_READERS = UNMASKED_ROLES - {"resident"}
+PERSONAL_KEYS = ("phone", "contact_phone", "room")
+
+
+def _items(payload) -> list[dict]:
+    if isinstance(payload, dict) and isinstance(payload.get("items"), list):
+        payload = payload["items"]
+    items = payload if isinstance(payload, list) else [payload]
+    return [item for item in items if isinstance(item, dict)]
+
+
+def _personal(item: dict) -> bool:
+    """Whether masking (gateway/auth.py) would have hidden something of this item."""
+    reporter, location, member = item.get("reporter"), item.get("location"), item.get("member")
+    return bool(
+        (isinstance(reporter, dict) and reporter.get("phone"))
+        or (isinstance(member, dict) and member.get("phone"))
+        or (isinstance(location, dict) and location.get("address"))
+        or any(item.get(key) for key in PERSONAL_KEYS)
+    )
+
+
+def _subject(item: dict) -> str:
+    return str(item.get("id") or item.get("code") or item.get("reference") or "?")[:120]
 
 
 class _RateLimited(MinqingError):

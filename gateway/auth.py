@@ -15,6 +15,13 @@ UNMASKED_ROLES = frozenset({"grid_member", "community_admin", "resident"})
 
 
 MIN_SECRET_BYTES = 32
+# the columns a token's claims are written to (who registered, replied, voted…) hold 120 characters; a
+# community or bureau is a short code of at most 40; longer claims cannot be anyone and are refused
+MAX_SUB = 120
+MAX_CODE = 40
+MAX_COMMUNITIES = 200
+# only the district's administrators see every community; any other role names the communities it serves
+WILDCARD_ROLES = frozenset({"district_admin"})
 
 
 class AuthError(Exception):
@@ -61,12 +68,26 @@ class TokenVerifier:
             raise AuthError(f"unknown role {role!r}")
         if not isinstance(communities, list) or not all(isinstance(c, str) for c in communities):
             raise AuthError("claim 'communities' must be a list of community codes")
+        check_claims(str(claims["sub"]), role, communities, claims.get("bureau"), AuthError)
         return Principal(str(claims["sub"]), role, tuple(communities), claims.get("bureau"))
+
+
+def check_claims(sub: str, role: str, communities: list, bureau, error=ValueError) -> None:
+    """What no token may carry, whether we are reading one or minting one."""
+    if not sub or len(sub) > MAX_SUB:
+        raise error(f"claim 'sub' must be 1 to {MAX_SUB} characters")
+    if len(communities) > MAX_COMMUNITIES or any(len(c) > MAX_CODE for c in communities):
+        raise error(f"claim 'communities' must be at most {MAX_COMMUNITIES} codes of at most {MAX_CODE} characters")
+    if "*" in communities and role not in WILDCARD_ROLES:
+        raise error(f"only a district_admin token may name every community ('*'); a {role} names its communities")
+    if bureau is not None and (not isinstance(bureau, str) or not bureau or len(bureau) > MAX_CODE):
+        raise error(f"claim 'bureau' must be a code of at most {MAX_CODE} characters")
 
 
 def mint(secret: str, sub: str, role: str, communities: list[str], hours: float = 12, bureau: str | None = None) -> str:
     if role not in ROLES:
         raise ValueError(f"role must be one of {', '.join(ROLES)}; got {role!r}")
+    check_claims(sub, role, communities, bureau or None)
     now = datetime.now(UTC)
     claims = {"sub": sub, "role": role, "communities": communities, "iat": now, "exp": now + timedelta(hours=hours)}
     if bureau:
@@ -96,6 +117,21 @@ def mask(principal: Principal, item: dict) -> dict:
     for key in ("phone", "contact_phone"):
         if key in item:
             item[key] = mask_phone(item[key])
+    if isinstance(item.get("member"), dict):  # the annual file names its member, phone and all
+        item["member"] = mask(principal, item["member"])
     if "room" in item:
+        # a household's code is its building, unit and room: masked with the room, or it gives the room away
+        if isinstance(item.get("code"), str):
+            item["code"] = mask_household(item["code"], item["room"])
         item["room"] = "***"
+    if isinstance(item.get("household"), str):
+        item["household"] = mask_household(item["household"])
     return item
+
+
+def mask_household(code: str, room: str | None = None) -> str:
+    """`maxian-b01-1-0101` → `maxian-b01-1-***`: the room (the code's last part) hidden, the building kept."""
+    if room and code.endswith(room):
+        return code[: -len(room)] + "***"
+    head, sep, _ = code.rpartition("-")
+    return head + sep + "***" if sep else mask_numbers(code)

@@ -194,8 +194,8 @@ class FeedbackEndpoints:
         Route(
             "GET",
             "/api/v1/visits",
-            "Visits of a community: planned, done, missed",
-            STAFF,
+            "Visits of a community: planned, done, missed (a resident: their own household's, once linked)",
+            STAFF + ("resident",),
             query=fs.VisitQuery,
             response=fs.page_of(fs.VisitOut),
             tags=TAGS,

@@ -67,6 +67,10 @@ def _activity_steps() -> dict:
 _ACTIVITY_STEPS = _activity_steps()
 
 
+# the printable page is self-contained: its one inline stylesheet, no script, no request anywhere else
+PAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+
+
 class PointsEndpoints:
     """Mixed into GatewayService; needs `self.points` (an RpcProxy)."""
 
@@ -150,7 +154,9 @@ class PointsEndpoints:
                 headers={"Content-Disposition": f"attachment; filename=member-{member_id}-{year}.xlsx"},
             )
         if fmt == "html":
-            return Response(found, content_type="text/html; charset=utf-8")
+            return Response(
+                found, content_type="text/html; charset=utf-8", headers={"Content-Security-Policy": PAGE_CSP}
+            )
         return found
 
     # --- rules -------------------------------------------------------------------------------------

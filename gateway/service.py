@@ -5,15 +5,17 @@ from __future__ import annotations
 import eventlet
 from kombu import Connection
 from marshmallow import Schema, fields
+from nameko.events import EventDispatcher
 from nameko.rpc import RpcProxy
 
 from gateway import console, openapi
 from gateway.accounts_endpoints import AccountsEndpoints
 from gateway.api import Dispatcher, MinqingRoleError, Route, endpoint, json_response
+from gateway.audit_endpoints import AuditEndpoints
 from gateway.feedback_endpoints import FeedbackEndpoints
 from gateway.points_endpoints import PointsEndpoints
 from gateway.routing_endpoints import CalendarEndpoints, MeetingEndpoints, RoutingEndpoints
-from gateway.web import GatewaySettings, http
+from gateway.web import GatewaySettings, MetricsServer, http
 from minqing import amqp_patch, metrics  # noqa: F401  amqp_patch: survive a broker restart mid-ack
 from minqing import vocabulary as vocab
 from minqing.context import Correlation
@@ -128,6 +130,7 @@ class GatewayService(
     FeedbackEndpoints,
     PointsEndpoints,
     AccountsEndpoints,
+    AuditEndpoints,
 ):
     name = "gateway"
     intake = RpcProxy("intake")
@@ -137,6 +140,8 @@ class GatewayService(
     accounts = RpcProxy("accounts")
     correlation = Correlation()
     settings = GatewaySettings()
+    metrics_server = MetricsServer()
+    audit_events = EventDispatcher()  # personal_data.read, recorded by intake (minqing/audit.py)
 
     # --- operations -------------------------------------------------------------------------
     @http("GET", "/healthz")
@@ -165,10 +170,6 @@ class GatewayService(
         ready = all(v == "ok" for v in checks.values())
         body = {"status": "ready" if ready else "not ready", "checks": checks, "warnings": warnings}
         return json_response(body, 200 if ready else 503)
-
-    @http("GET", "/metrics")
-    def metrics(self, request):
-        return metrics.response(request)
 
     @http("GET", "/api/v1/openapi.json")
     def openapi(self, request):

@@ -33,8 +33,17 @@ RUN_ORDER = ("intake", "routing", "feedback", "points", "accounts", "gateway")
 def cmd_token(args) -> int:
     from gateway.auth import mint
 
-    communities = args.community or ["*"]
-    print(mint(settings.jwt_secret(), args.sub or f"{args.role}-cli", args.role, communities, args.hours, args.bureau))
+    # only a district admin is district-wide by default; any other role names its communities
+    communities = args.community or (["*"] if args.role == "district_admin" else [])
+    try:
+        if not communities:
+            raise ValueError(f"a {args.role} token names its communities: --community CODE (repeatable)")
+        sub = args.sub or f"{args.role}-cli"
+        token = mint(settings.jwt_secret(), sub, args.role, communities, args.hours, args.bureau)
+    except ValueError as exc:
+        print(f"minqing token: {exc}", file=sys.stderr)
+        return 2
+    print(token)
     return 0
 
 
@@ -90,8 +99,7 @@ def cmd_seed_demo(args) -> int:
     upgrade_all()
     now = args.now or datetime.now(UTC)  # the one reading of the clock: every loader below is given `now`
     intake, routing, feedback, points, accounts = (
-        UnitOfWork(make_engine(settings.db_url(s)))
-        for s in ("intake", "routing", "feedback", "points", "accounts")
+        UnitOfWork(make_engine(settings.db_url(s))) for s in ("intake", "routing", "feedback", "points", "accounts")
     )
     # one transaction per database, all open until everything is loaded: a failure anywhere leaves nothing
     with (
@@ -329,8 +337,8 @@ def cmd_run(args) -> int:
         secret = settings.jwt_secret()
         print(f"\nMinqing is up at {url}  (API: {url}/api/v1, spec: {url}/api/v1/openapi.json)")
         print(
-            f"metrics: {url}/metrics and "
-            + ", ".join(f"http://{settings.metrics_address(s)}/metrics" for s in settings.SERVICES)
+            "metrics: "
+            + ", ".join(f"http://{settings.metrics_address(s)}/metrics" for s in ("gateway", *settings.SERVICES))
         )
         print(f"logs: {log_dir}/")
         print(

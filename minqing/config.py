@@ -36,6 +36,7 @@ DEFAULTS: dict[str, object] = {
     "unrated_close_days": 7,
     "return_visit_sample": 1.0,
     "due_soon_fraction": 0.8,
+    "webhook_allow_hosts": "",  # host names a bureau webhook may name although they are not public (SSRF)
     # accounts (docs/accounts.md)
     "access_token_seconds": 900,
     "refresh_token_days": 30,
@@ -124,12 +125,14 @@ class ServiceSettings:
                 RPC_TIMEOUT=float(get("rpc_timeout", 10)),
             )
             config["WEB_SERVER_ADDRESS"] = self.http_address or gateway_address()
+            config["METRICS_ADDRESS"] = metrics_address("gateway")
         else:
             config["DUPLICATE_WINDOW_DAYS"] = int(get("duplicate_window_days"))
             config["DUPLICATE_THRESHOLD"] = float(get("duplicate_threshold"))
             config["DUE_SOON_FRACTION"] = float(get("due_soon_fraction"))
             config["UNRATED_CLOSE_DAYS"] = float(get("unrated_close_days"))
             config["RETURN_VISIT_SAMPLE"] = float(get("return_visit_sample"))
+            config["WEBHOOK_ALLOW_HOSTS"] = str(get("webhook_allow_hosts") or "")
             config["WEB_SERVER_ADDRESS"] = self.http_address or metrics_address(self.service)
         if self.service == "accounts":
             config.update(accounts_settings())
@@ -168,9 +171,11 @@ SMS_KEYS = (
 
 
 def metrics_address(service: str) -> str:
+    """A process's internal port for /metrics (and a backend's /healthz): the gateway's is the base (9100),
+    never its public API port; each backend's is base + 1 + its place in SERVICES."""
     port = get(f"{service}_metrics_port")
     if port is None:
-        port = int(get("metrics_port_base")) + 1 + SERVICES.index(service)
+        port = int(get("metrics_port_base")) + (0 if service == "gateway" else 1 + SERVICES.index(service))
     return f"{get('http_host')}:{port}"
 
 

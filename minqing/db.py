@@ -236,8 +236,9 @@ class UTCDateTime(TypeDecorator):
 
 
 def service_metadata() -> MetaData:
-    """A service's own metadata: stable constraint names for alembic, plus the outbox, inbox and
-    idempotency tables every service has."""
+    """A service's own metadata: stable constraint names for alembic, plus the outbox, inbox,
+    idempotency and audit tables every service has."""
+    from minqing.audit import audit_tables
     from minqing.outbox import plumbing_tables
 
     metadata = MetaData(
@@ -249,4 +250,5 @@ def service_metadata() -> MetaData:
         }
     )
     plumbing_tables(metadata)
+    audit_tables(metadata)
     return metadata

@@ -197,6 +197,18 @@ class ProjectLinked(RoutingEvent):
     deadline = fields.Date(load_default=None)
 
 
+class PersonalDataRead(Schema):
+    """The gateway answered someone unmasked personal data (phones, addresses, rooms); intake records it
+    in the audit trail (minqing/audit.py)."""
+
+    actor = fields.Str(required=True, validate=validate.Length(min=1, max=120))
+    role = fields.Str(required=True, validate=validate.Length(min=1, max=20))
+    method = fields.Str(required=True)
+    path = fields.Str(required=True, validate=validate.Length(max=300))
+    query = fields.Dict(load_default=dict)
+    subjects = fields.List(fields.Str(), required=True, validate=validate.Length(max=500))
+
+
 class NotificationSent(Schema):
     """accounts sent the reporter a message about the case; the timeline shows it (the phone masked)."""
 
@@ -243,6 +255,7 @@ EVENT_SCHEMAS: dict[str, type[Schema]] = {
     "poll.closed": PollClosed,
     "case.supervised": CaseSupervised,
     "visit.recorded": VisitRecorded,
+    "personal_data.read": PersonalDataRead,
     "notification.sent": NotificationSent,
     "resident.household_linked": HouseholdLinked,
 }

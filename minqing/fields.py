@@ -9,7 +9,7 @@
 
 from __future__ import annotations
 
-from marshmallow import ValidationError, fields, validate
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
 
 class StrictBool(fields.Boolean):
@@ -36,3 +36,20 @@ class Pattern(validate.Regexp):
         if not isinstance(value, str | bytes) or self.regex.fullmatch(value) is None:
             raise ValidationError(self._format_error(value))
         return value
+
+
+class PeriodPage(Schema):
+    """A keyset page of a list filtered by a time range (`from`, `to`): the ledger, the audit trail."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    from_ = fields.AwareDateTime(load_default=None, data_key="from")
+    to = fields.AwareDateTime(load_default=None)
+    limit = fields.Int(load_default=50, validate=validate.Range(min=1, max=500))
+    cursor = fields.Str(load_default=None, validate=validate.Length(max=200))
+
+    @validates_schema
+    def check_range(self, data, **kwargs):
+        if data.get("from_") and data.get("to") and data["from_"] > data["to"]:
+            raise ValidationError("must not be before 'from'", "to")

@@ -8,9 +8,10 @@ from nameko.rpc import rpc
 from nameko.web.handlers import http
 from sqlalchemy import text
 
-from minqing import amqp_patch, metrics  # noqa: F401  amqp_patch: survive a broker restart mid-ack
+from minqing import amqp_patch, audit, metrics  # noqa: F401  amqp_patch: survive a broker restart mid-ack
 from minqing.context import Correlation
 from minqing.db import Database
+from minqing.errors import Forbidden
 from minqing.outbox import OutboxRelay, outbox_status, replay, write_once
 from minqing.rpc import Idempotency, Scope, load
 
@@ -41,6 +42,19 @@ class ServiceBase:
         return write_once(
             self.db, principal, idem["key"], idem["fingerprint"], lambda session: produce(session, data, scope)
         )
+
+    def _audit(self, session, scope, action, target, community=None, detail=None):
+        """Record an administrative change in the change's own transaction (minqing/audit.py)."""
+        audit.record(session, self.name, scope, action, target, community, detail)
+
+    @rpc
+    def audit_page(self, query, scope):
+        """This service's share of GET /api/v1/audit (the gateway merges every service's pages)."""
+        query, scope = load(audit.AuditQuery, query), load(Scope, scope)
+        if scope["role"] != "district_admin" or "*" not in scope["communities"]:
+            raise Forbidden("only a district admin reads the audit trail")
+        with self.db.transaction() as session:
+            return audit.page(session, query)
 
     @rpc
     def health(self):

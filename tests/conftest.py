@@ -112,6 +112,10 @@ def service_config(service: str, amqp_uri: str, **extra) -> dict:
     ).nameko_config()
     config["EVENT_RETRY_DELAYS"] = extra.get("EVENT_RETRY_DELAYS", [0.2, 0.4])
     config["OUTBOX_POLL_INTERVAL"] = 0.1
+    if service == "routing":  # the tests' webhook receivers listen on loopback, which only an allow-list opens
+        config["WEBHOOK_ALLOW_HOSTS"] = extra.get("WEBHOOK_ALLOW_HOSTS", "127.0.0.1")
+    if service == "gateway":  # its internal metrics port: a free one, as parallel runs share the machine
+        config["METRICS_ADDRESS"] = extra.get("METRICS_ADDRESS", f"127.0.0.1:{free_port()}")
     return config
 
 
@@ -203,6 +207,12 @@ def points(run_container, amqp_uri, points_db):
 
 
 @pytest.fixture
+def gateway_metrics():
+    """The gateway's internal /metrics address (not on its API port)."""
+    return f"127.0.0.1:{free_port()}"
+
+
+@pytest.fixture
 def accounts_db(databases):
     return databases.create("accounts")
 
@@ -218,10 +228,10 @@ def accounts(run_container, amqp_uri, accounts_db):
 
 
 @pytest.fixture
-def gateway(run_container, amqp_uri, intake, routing, feedback, points, accounts):
+def gateway(run_container, amqp_uri, intake, routing, feedback, points, accounts, gateway_metrics):
     from gateway.service import GatewayService
 
-    config = service_config("gateway", amqp_uri)
+    config = service_config("gateway", amqp_uri, METRICS_ADDRESS=gateway_metrics)
     run_container(GatewayService, config)
     return "http://" + config["WEB_SERVER_ADDRESS"]
 

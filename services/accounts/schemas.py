@@ -10,9 +10,7 @@ from minqing.vocabulary import ROLES, one_of
 SHORT_CODE_PATTERN = r"^[a-z][a-z0-9_-]{1,39}$"
 SHORT_CODE = Pattern(SHORT_CODE_PATTERN, error="must be at most 40 lower-case letters, digits, '-' or '_'")
 COMMUNITY = Pattern(r"^(\*|[a-z][a-z0-9_-]{1,39})$", error="must be a community code, or '*' (district-wide)")
-USERNAME = Pattern(
-    r"^[a-z][a-z0-9._-]{2,59}$", error="must be 3 to 60 lower-case letters, digits, '.', '-' or '_'"
-)
+USERNAME = Pattern(r"^[a-z][a-z0-9._-]{2,59}$", error="must be 3 to 60 lower-case letters, digits, '.', '-' or '_'")
 PHONE = Pattern(r"^\+?[0-9][0-9 -]{4,18}$", error="must be a phone number of digits (at most 20 characters)")
 CODE = Pattern(r"^[0-9]{6}$", error="must be the six digits sent by SMS")
 # the roles a person holds in the method; a resident signs in with a code and is never created by staff

@@ -164,7 +164,9 @@ class AccountsService(ServiceBase):
     @boundary(NAME)
     def confirm_household(self, account_id, payload, scope, idem=None):
         def produce(session, data, scope):
-            return households.confirm(session, account_id, data["household"], scope, now())
+            confirmed = households.confirm(session, account_id, data["household"], scope, now())
+            self._audit(session, scope, "account.household_confirmed", f"accounts/{account_id}", None, data)
+            return confirmed
 
         return self._write(s.HouseholdConfirm, payload, scope, idem, produce)
 
@@ -192,7 +194,9 @@ class AccountsService(ServiceBase):
 
         def produce(session, data, scope):
             account, shown["initial_password"] = accounts.create(session, data, scope, now())
-            return accounts.out(account)
+            out = accounts.out(account)
+            self._audit(session, scope, "account.created", f"accounts/{out['id']}", None, _no_secrets(data))
+            return out
 
         return self._with_password(self._write(s.AccountIn, payload, scope, idem, produce), shown)
 
@@ -215,7 +219,9 @@ class AccountsService(ServiceBase):
     def update_account(self, account_id, payload, scope, idem=None):
         def produce(session, data, scope):
             account = accounts.get(session, account_id, scope, lock=True)
-            return accounts.out(accounts.change(session, account, data, scope, now()))
+            out = accounts.out(accounts.change(session, account, data, scope, now()))
+            self._audit(session, scope, "account.changed", f"accounts/{account_id}", None, _no_secrets(data))
+            return out
 
         return self._write(s.AccountChange, payload, scope, idem, produce)
 
@@ -227,6 +233,7 @@ class AccountsService(ServiceBase):
         def produce(session, data, scope):
             account = accounts.get(session, account_id, scope, lock=True)
             shown["initial_password"] = accounts.reset_password(session, account, data["password"], now())
+            self._audit(session, scope, "account.password_reset", f"accounts/{account_id}")
             return accounts.out(account)
 
         return self._with_password(self._write(s.PasswordResetIn, payload, scope, idem, produce), shown)
@@ -235,7 +242,9 @@ class AccountsService(ServiceBase):
     @boundary(NAME)
     def disable_account(self, account_id, scope, idem=None):
         def produce(session, data, scope):
-            return accounts.out(accounts.disable(session, accounts.get(session, account_id, scope, lock=True), now()))
+            out = accounts.out(accounts.disable(session, accounts.get(session, account_id, scope, lock=True), now()))
+            self._audit(session, scope, "account.disabled", f"accounts/{account_id}")
+            return out
 
         return self._write(s.DisableIn, {}, scope, idem, produce)
 
@@ -245,7 +254,10 @@ class AccountsService(ServiceBase):
         """`minqing accounts import`: one batch of sheet rows in one transaction (all or none)."""
         data, scope = load(s.ImportIn, payload), load(s.Scope, scope)
         with self.db.transaction() as session:
-            return accounts.import_rows(session, data["items"], scope, now())
+            imported = accounts.import_rows(session, data["items"], scope, now())
+            rows = [_no_secrets(row) for row in data["items"]]
+            self._audit(session, scope, "accounts.imported", "accounts", None, {"rows": rows})
+            return imported
 
     # --- telling residents about their cases ---------------------------------------------------------
     def _message_for(self, consumer: str, body: dict) -> None:
@@ -312,3 +324,8 @@ class AccountsService(ServiceBase):
             metrics.SMS_SENT.labels(item["template"], "sent").inc()
             with self.db.transaction() as session:
                 messages.mark_sent(session, item["id"], messages.ABOUT.get(item["template"]), now())
+
+
+def _no_secrets(data: dict) -> dict:
+    """What the audit trail keeps of an account change: never a password."""
+    return {k: v for k, v in data.items() if "password" not in k}

@@ -6,10 +6,10 @@ from __future__ import annotations
 import io
 
 from openpyxl import Workbook
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 
+from minqing import cells
 from minqing.vocabulary import CHANNEL_LABELS
 
 RATES = (
@@ -37,19 +37,14 @@ def _pct(rate: dict) -> str:
     return "—" if rate["value"] is None else f"{rate['value'] * 100:.1f}%"
 
 
-def _cell(value):
-    """Text as a worksheet takes it: control characters (which openpyxl refuses) left out."""
-    return ILLEGAL_CHARACTERS_RE.sub("", value) if isinstance(value, str) else value
-
-
 def _table(sheet, top: int, headers: list[str], rows: list[list]) -> int:
     for col, text in enumerate(headers, start=1):
-        cell = sheet.cell(row=top, column=col, value=text)
+        cell = cells.write(sheet, top, col, text)
         cell.font, cell.fill, cell.border = BOLD, HEADER, BOX
         cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
     for r, values in enumerate(rows, start=top + 1):
         for col, value in enumerate(values, start=1):
-            cell = sheet.cell(row=r, column=col, value=_cell(value))
+            cell = cells.write(sheet, r, col, value)
             cell.border = BOX
             cell.alignment = Alignment(horizontal="left" if col == 1 else "center")
     return top + len(rows) + 2
@@ -60,15 +55,14 @@ def build(community_name: str, stats: dict) -> bytes:
     sheet = book.active
     sheet.title = "月报"
     period = stats["period"]
-    sheet["A1"] = _cell(f"{community_name} 民情工作月报（{period['name']}）")
-    sheet["A1"].font = Font(bold=True, size=14)
-    sheet["A2"] = f"统计区间：{period['from'][:10]} 至 {period['to'][:10]}（不含）"
+    cells.write(sheet, 1, 1, f"{community_name} 民情工作月报（{period['name']}）").font = Font(bold=True, size=14)
+    cells.write(sheet, 2, 1, f"统计区间：{period['from'][:10]} 至 {period['to'][:10]}（不含）")
     overall = stats["overall"]
     row = 4
     if overall is None:
-        sheet.cell(row=row, column=1, value="本期无受理记录。")
+        cells.write(sheet, row, 1, "本期无受理记录。")
     else:
-        sheet.cell(row=row, column=1, value=f"受理民情 {overall['cases']} 件").font = BOLD
+        cells.write(sheet, row, 1, f"受理民情 {overall['cases']} 件").font = BOLD
         row = _table(
             sheet,
             row + 1,

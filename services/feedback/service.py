@@ -35,6 +35,8 @@ class FeedbackService(ServiceBase):
         case = answers.get_case(session, case_id, lock=True)
         if not can_see(scope, case.community):
             raise NotFound(f"case {case_id!r} not found")
+        if scope["role"] == "unit_handler" and case.handler_id != scope["sub"]:
+            raise NotFound(f"case {case_id!r} not found")  # another unit's case, as intake's ledger says
         return case
 
     # --- replies and ratings ---------------------------------------------------------------------

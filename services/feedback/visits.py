@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from minqing.errors import Conflict, InvalidInput, NotFound
 from minqing.events import make_envelope
 from minqing.outbox import KeyInProgress, add_event
-from services.feedback.models import FeedbackCase, Visit
+from services.feedback.models import FeedbackCase, ResidentHousehold, Visit
 from services.feedback.rates import coverage
 from services.intake.directory import can_see
 
@@ -83,6 +83,14 @@ def plan(
     return visits
 
 
+def check_case(session: Session, case_id: str | None, community: str) -> None:
+    """Only a case of this community (feedback's copy of it) may be visited again: a visit earns points
+    and stands in for the case's planned return visit."""
+    case = session.get(FeedbackCase, case_id) if case_id else None
+    if case_id and (case is None or case.community != community):
+        raise InvalidInput(f"no case {case_id!r} in community {community!r}", {"for_case": ["no such case"]})
+
+
 VISIT_IDS = uuid.UUID("6f0d3c1e-5b7a-4c55-9d2e-8a1f0b7c9e42")  # namespace: a visit's id from its request's key
 CASE_KEYS = "feedback.visits"  # intake's idempotency space for the cases visits find
 
@@ -104,6 +112,7 @@ def check_recordable(session: Session, data: dict, visit_id: str) -> None:
         kind, for_case = visit.kind, visit.for_case
     else:
         kind, for_case = data["kind"], data.get("for_case")
+        check_case(session, for_case, data["community"])
     if visit is not None and visit.status != "planned":
         raise Conflict(f"this visit is already {visit.status}")
     if kind == "return" and not for_case:
@@ -141,6 +150,7 @@ def record(session: Session, data: dict, actor: dict, now: datetime, visit_id: s
         if visit.status != "planned":
             raise Conflict(f"this visit is already {visit.status}")
     else:
+        check_case(session, data.get("for_case"), data["community"])
         if session.get(Visit, visit_id) is not None:
             raise Conflict("this visit is already recorded")
         visit = Visit(
@@ -207,6 +217,11 @@ def list_visits(session: Session, query: dict, scope: dict) -> list[Visit]:
     if not can_see(scope, query["community"]):
         raise NotFound(f"community {query['community']!r} not found")
     stmt = select(Visit).where(Visit.community == query["community"])
+    if scope["role"] == "resident":  # a resident sees their own household's visits, by accounts' link
+        link = session.get(ResidentHousehold, scope["sub"])
+        if link is None or link.community != query["community"]:
+            return []
+        stmt = stmt.where(Visit.household == link.household)
     for field in ("kind", "status", "grid", "for_case"):
         if query.get(field):
             stmt = stmt.where(getattr(Visit, field) == query[field])

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load, validate, validates_schema
+from marshmallow import EXCLUDE, Schema, fields, pre_load, validate
 
-from minqing.fields import Pattern, StrictBool
+from minqing.fields import Pattern, PeriodPage, StrictBool
 from minqing.rpc import Idempotency, Scope  # noqa: F401  (re-exported: every service's boundary uses them)
 from minqing.vocabulary import CASE_STATUSES, CHANNELS, HANDLING_TYPES, one_of
 
@@ -79,6 +79,8 @@ class HouseholdIn(Schema):
 class HouseholdOut(HouseholdIn):
     community = fields.Str()
     phone = masked_phone()
+    # the room part masked like the room (maxian-b01-1-***) for the roles that see masked data
+    code = fields.Str(metadata={"description": "the room part masked (maxian-b01-1-***) for most roles"})
 
 
 class HouseholdBatch(Schema):
@@ -186,7 +188,7 @@ class CaseDetailOut(CaseOut):
     timeline = fields.List(fields.Nested(TimelineOut))
 
 
-class LedgerQuery(Schema):
+class LedgerQuery(PeriodPage):
     class Meta:
         unknown = EXCLUDE
 
@@ -198,15 +200,6 @@ class LedgerQuery(Schema):
     handler = fields.Str(load_default=None)
     overdue = StrictBool(query=True, load_default=None)
     q = fields.Str(load_default=None, validate=validate.Length(min=1, max=100))
-    from_ = fields.AwareDateTime(load_default=None, data_key="from")
-    to = fields.AwareDateTime(load_default=None)
-    limit = fields.Int(load_default=50, validate=validate.Range(min=1, max=500))
-    cursor = fields.Str(load_default=None, validate=validate.Length(max=200))
-
-    @validates_schema
-    def check_range(self, data, **kwargs):
-        if data.get("from_") and data.get("to") and data["from_"] > data["to"]:
-            raise ValidationError("must not be before 'from'", "to")
 
 
 class PageQuery(Schema):

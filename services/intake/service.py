@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from nameko.rpc import rpc
 from sqlalchemy import select
 
-from minqing import metrics
+from minqing import audit, metrics
 from minqing.errors import NotFound
 from minqing.events import load_envelope
 from minqing.handlers import event_handler
@@ -48,13 +48,12 @@ class IntakeService(ServiceBase):
     @rpc
     @boundary(NAME)
     def create_community(self, payload, scope, idem=None):
-        return self._write(
-            s.CommunityIn,
-            payload,
-            scope,
-            idem,
-            lambda session, data, scope: s.CommunityOut().dump(directory.create_community(session, data, now())),
-        )
+        def produce(session, data, scope):
+            community = s.CommunityOut().dump(directory.create_community(session, data, now()))
+            self._audit(session, scope, "community.created", f"communities/{data['code']}", data["code"], data)
+            return community
+
+        return self._write(s.CommunityIn, payload, scope, idem, produce)
 
     @rpc
     @boundary(NAME)
@@ -77,7 +76,9 @@ class IntakeService(ServiceBase):
 
         def produce(session, data, scope):
             directory.get_community(session, community, scope)
-            return schema_out().dump(add(session, community, data))
+            entry = schema_out().dump(add(session, community, data))
+            self._audit(session, scope, "directory.added", f"{kind}/{entry.get('code')}", community, data)
+            return entry
 
         return self._write(schema_in, payload, scope, idem, produce)
 
@@ -87,7 +88,9 @@ class IntakeService(ServiceBase):
         data, scope = load(s.HouseholdBatch, payload), load(s.Scope, scope)
         with self.db.transaction() as session:
             directory.get_community(session, community, scope)
-            return directory.add_households(session, community, data["items"])
+            added = directory.add_households(session, community, data["items"])
+            self._audit(session, scope, "households.imported", f"households/{community}", community, added)
+            return added
 
     @rpc
     @boundary(NAME)
@@ -198,6 +201,25 @@ class IntakeService(ServiceBase):
     @event_handler("feedback", "#")
     def on_feedback_event(self, body):
         self._apply(body)
+
+    @event_handler("gateway", "personal_data.read")
+    def on_personal_data_read(self, body):
+        """The audit trail of who was shown unmasked personal data (the gateway has no database)."""
+        envelope = load_envelope(body)
+        data = envelope["data"]
+        with self.db.transaction() as session:
+            if claim_inbox(session, "intake.audit", envelope["id"]):
+                audit.record(
+                    session,
+                    "gateway",
+                    {"sub": data["actor"], "role": data["role"]},
+                    "personal_data.read",
+                    f"{data['method']} {data['path']}",
+                    envelope["community"] or None,
+                    {"subjects": data["subjects"], "query": data["query"]},
+                    at=envelope["time"],
+                    correlation_id=envelope["correlation_id"],
+                )
 
     @event_handler("accounts", "notification.sent")
     def on_notification_sent(self, body):

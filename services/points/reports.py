@@ -11,11 +11,11 @@ import io
 from datetime import date, datetime
 
 from openpyxl import Workbook
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Font, PatternFill
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from minqing import cells
 from services.feedback.rates import period as period_bounds
 from services.points import rules
 from services.points.models import Activity, Award, Member, PointEntry, PointRule, PointRuleVersion, Redemption, Signup
@@ -169,18 +169,13 @@ HEADER = Font(bold=True, color="FFFFFF")
 HEADER_FILL = PatternFill("solid", fgColor="B22222")
 
 
-def _cell(value):
-    """Text as a worksheet takes it: control characters (which openpyxl refuses) left out."""
-    return ILLEGAL_CHARACTERS_RE.sub("", value) if isinstance(value, str) else value
-
-
 def _sheet(wb: Workbook, title: str, header: list[str], rows: list[list], widths: list[int]):
     ws = wb.create_sheet(title)
-    ws.append(header)
+    cells.append(ws, header)
     for cell in ws[1]:
         cell.font, cell.fill, cell.alignment = HEADER, HEADER_FILL, Alignment(horizontal="center")
     for row in rows:
-        ws.append([_cell(value) for value in row])
+        cells.append(ws, row)
     for i, width in enumerate(widths):
         ws.column_dimensions[chr(ord("A") + i)].width = width
     ws.freeze_panes = "A2"
@@ -191,7 +186,7 @@ def xlsx(file: dict, community_name: str | None = None) -> bytes:
     m, wb = file["member"], Workbook()
     ws = wb.active
     ws.title = "档案"
-    ws.append([f"党员积分档案（{file['year']}年度）"])
+    cells.append(ws, [f"党员积分档案（{file['year']}年度）"])
     ws["A1"].font = Font(bold=True, size=14)
     for label, value in (
         ("姓名", m["name"]),
@@ -207,7 +202,7 @@ def xlsx(file: dict, community_name: str | None = None) -> bytes:
         ("本年过期", -file["totals"]["expiry"]),
         ("年末积分", file["closing_balance"]),
     ):
-        ws.append([label, _cell(value)])
+        cells.append(ws, [label, value])
         ws.cell(ws.max_row, 1).font = Font(bold=True)
     ws.column_dimensions["A"].width, ws.column_dimensions["B"].width = 14, 40
     _sheet(

@@ -113,7 +113,9 @@ class PointsService(CommunityCheck, ServiceBase):
         def produce(session, data, scope):
             _admin(scope)
             member = members.get(session, member_id, scope, lock=True)
-            return s.EntryOut().dump(ledger.correct(session, member, data, scope["sub"], now()))
+            entry = s.EntryOut().dump(ledger.correct(session, member, data, scope["sub"], now()))
+            self._audit(session, scope, "points.corrected", f"members/{member_id}", member.community, data)
+            return entry
 
         return self._write(s.CorrectionIn, payload, scope, idem, produce)
 
@@ -167,6 +169,7 @@ class PointsService(CommunityCheck, ServiceBase):
             _admin(scope)
             _community(scope, data["community"])
             rule = rulebook.create(session, data["community"], data, scope["sub"], now())
+            self._audit(session, scope, "point_rule.created", f"point-rules/{rule.code}", data["community"], data)
             return s.PointRuleOut().dump(rulebook.view(session, rule, with_history=True))
 
         return self._write(s.PointRuleIn, payload, scope, idem, produce)
@@ -182,6 +185,7 @@ class PointsService(CommunityCheck, ServiceBase):
             rulebook.ensure_defaults(session, community, now())
             rule = rulebook.get(session, community, code, lock=True)
             rulebook.change(session, rule, data, scope["sub"], now())
+            self._audit(session, scope, "point_rule.changed", f"point-rules/{code}", community, data)
             return s.PointRuleOut().dump(rulebook.view(session, rule, with_history=True))
 
         return self._write(s.PointRuleChange, payload, scope, idem, produce)
@@ -269,9 +273,9 @@ class PointsService(CommunityCheck, ServiceBase):
         def produce(session, data, scope):
             members.require_staff(scope)
             award = awards.get(session, award_id, scope, lock=True)
-            return s.AwardOut().dump(
-                awards.decide(session, award, data["approve"], scope["sub"], data["reason"], now())
-            )
+            decided = awards.decide(session, award, data["approve"], scope["sub"], data["reason"], now())
+            self._audit(session, scope, "award.decided", f"awards/{award_id}", decided.community, data)
+            return s.AwardOut().dump(decided)
 
         return self._write(s.DecisionIn, payload, scope, idem, produce)
 
@@ -284,7 +288,9 @@ class PointsService(CommunityCheck, ServiceBase):
         def produce(session, data, scope):
             _admin(scope)
             _community(scope, data["community"])
-            return s.RewardOut().dump(rewards.add(session, data, now()))
+            reward = rewards.add(session, data, now())
+            self._audit(session, scope, "reward.added", f"rewards/{reward.id}", data["community"], data)
+            return s.RewardOut().dump(reward)
 
         return self._write(s.RewardIn, payload, scope, idem, produce)
 
@@ -293,7 +299,9 @@ class PointsService(CommunityCheck, ServiceBase):
     def change_reward(self, reward_id, payload, scope, idem=None):
         def produce(session, data, scope):
             _admin(scope)
-            return s.RewardOut().dump(rewards.change(session, rewards.get(session, reward_id, scope), data, now()))
+            reward = rewards.change(session, rewards.get(session, reward_id, scope), data, now())
+            self._audit(session, scope, "reward.changed", f"rewards/{reward_id}", reward.community, data)
+            return s.RewardOut().dump(reward)
 
         return self._write(s.RewardChange, payload, scope, idem, produce)
 
@@ -365,7 +373,9 @@ class PointsService(CommunityCheck, ServiceBase):
         def produce(session, data, scope):
             _admin(scope)
             _community(scope, data["community"])
-            return s.ExpiryOut().dump(ledger.set_policy(session, data["community"], data["years"], scope["sub"], now()))
+            policy = ledger.set_policy(session, data["community"], data["years"], scope["sub"], now())
+            self._audit(session, scope, "expiry.set", f"expiry/{data['community']}", data["community"], data)
+            return s.ExpiryOut().dump(policy)
 
         return self._write(s.ExpiryIn, payload, scope, idem, produce)
 

@@ -26,7 +26,10 @@ from services.routing.models import CalendarDay, CalendarYear
 
 MAX_SPAN_DAYS = 31
 LAW_IN_FORCE = 2025  # the 2024 amendment (除夕 and a second Labour Day) applies from 2025 on
-HORIZON = timedelta(days=395)  # 13 months, today excluded: the year after next is reported from December 2nd
+# a quarter ahead: longer than any deadline the limits allow (15 working days, then a bureau's own), so next
+# year is reported from October 1st, when its notice is due (the State Council publishes it in Oct–Dec);
+# a longer horizon would alarm about a year whose notice cannot exist yet
+HORIZON = timedelta(days=92)
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 FILE_KEYS = ("year", "notice", "holidays", "workdays")
 
@@ -205,7 +208,7 @@ def fallback_warning(years: list[int]) -> str:
 
 
 def report(today: date, cal: calendar.WorkingCalendar | None = None) -> dict:
-    """Where each year from ``today`` to about 13 months on comes from, and which run on the statutory fallback."""
+    """Where each year from ``today`` to a quarter on comes from, and which run on the statutory fallback."""
     cal = cal or calendar.current()
     years = range(today.year, (today + HORIZON).year + 1)
     sources = {str(y): cal.source(y) for y in years}

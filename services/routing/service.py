@@ -18,7 +18,7 @@ from minqing.outbox import claim_inbox, seen
 from minqing.rpc import boundary, load
 from minqing.service import ServiceBase
 from services.intake.directory import can_see
-from services.routing import calendar, holidays, machine, meetings, public, roster, scanner, workflow
+from services.routing import calendar, holidays, machine, meetings, public, roster, scanner, targets, workflow
 from services.routing import schemas as s
 from services.routing.models import Bureau, HotIssue, Meeting, RoutedCase, WebhookDelivery
 
@@ -75,7 +75,9 @@ class RoutingService(CommunityCheck, ServiceBase):
         self._in_known_community(load(s.Scope, scope), community)
 
         def produce(session, data, scope):
-            return schema_out().dump(roster.add(session, kind, community, data))
+            entry = schema_out().dump(roster.add(session, kind, community, data))
+            self._audit(session, scope, "roster.added", f"roster/{kind}/{entry.get('id')}", community, data)
+            return entry
 
         return self._write(schema_in, payload, scope, idem, produce)
 
@@ -86,7 +88,9 @@ class RoutingService(CommunityCheck, ServiceBase):
         changes, scope = load(schema_in(partial=True, exclude=("id",)), payload), load(s.Scope, scope)
         self._in_known_community(scope, community)
         with self.db.transaction() as session:
-            return schema_out().dump(roster.update(session, kind, community, entry_id, changes))
+            entry = schema_out().dump(roster.update(session, kind, community, entry_id, changes))
+            self._audit(session, scope, "roster.changed", f"roster/{kind}/{entry_id}", community, changes)
+            return entry
 
     @rpc
     @boundary(NAME)
@@ -95,6 +99,7 @@ class RoutingService(CommunityCheck, ServiceBase):
         self._in_scope(scope, community)
         with self.db.transaction() as session:
             roster.remove(session, kind, community, entry_id)
+            self._audit(session, scope, "roster.removed", f"roster/{kind}/{entry_id}", community)
             return {"id": entry_id, "removed": True}
 
     @rpc
@@ -109,13 +114,26 @@ class RoutingService(CommunityCheck, ServiceBase):
     @rpc
     @boundary(NAME)
     def add_bureau(self, payload, scope, idem=None):
-        return self._write(
-            s.BureauIn,
-            payload,
-            scope,
-            idem,
-            lambda session, data, _: s.BureauOut().dump(roster.add_bureau(session, data)),
-        )
+        created = {}
+
+        def produce(session, data, scope):
+            bureau = roster.add_bureau(session, data)
+            self._audit(session, scope, "bureau.created", f"bureaus/{bureau.code}", None, data)
+            created["webhook_secret"] = bureau.webhook_secret
+            return s.BureauOut().dump(bureau) | {"webhook_secret": None}  # what a replay of the key answers
+
+        url = payload.get("webhook_url") if isinstance(payload, dict) else None
+        if isinstance(url, str):  # resolved here, before the transaction: no network call inside one
+            targets.check(url, targets.allowed_hosts(self.config.get("WEBHOOK_ALLOW_HOSTS")))
+        # the secret is shown once, to the call that created it: never kept in the stored idempotent answer
+        answer = self._write(s.BureauIn, payload, scope, idem, produce)
+        if created.get("webhook_secret"):
+            # a produce that lost a race on the key rolled back: show only the secret that was committed
+            with self.db.transaction() as session:
+                bureau = session.get(Bureau, answer["code"])
+                if bureau is not None and bureau.webhook_secret == created["webhook_secret"]:
+                    answer["webhook_secret"] = created["webhook_secret"]
+        return answer
 
     @rpc
     @boundary(NAME)
@@ -130,7 +148,9 @@ class RoutingService(CommunityCheck, ServiceBase):
         data, scope = load(s.RuleSet, payload), load(s.Scope, scope)
         self._in_known_community(scope, community)
         with self.db.transaction() as session:
-            return s.RuleOut(many=True).dump(roster.replace_rules(session, community, data["rules"]))
+            rules = s.RuleOut(many=True).dump(roster.replace_rules(session, community, data["rules"]))
+            self._audit(session, scope, "rules.replaced", f"routing-rules/{community}", community, data)
+            return rules
 
     @rpc
     @boundary(NAME)
@@ -138,7 +158,9 @@ class RoutingService(CommunityCheck, ServiceBase):
         data, scope = load(s.LimitsIn, payload), load(s.Scope, scope)
         self._in_known_community(scope, community)
         with self.db.transaction() as session:
-            return {"community": community, "limits": roster.set_limits(session, community, data["limits"])}
+            limits = roster.set_limits(session, community, data["limits"])
+            self._audit(session, scope, "limits.set", f"limits/{community}", community, data)
+            return {"community": community, "limits": limits}
 
     @rpc
     @boundary(NAME)
@@ -200,6 +222,8 @@ class RoutingService(CommunityCheck, ServiceBase):
                 workflow.authorize_bureau(case, scope)
             else:
                 self._in_scope(scope, case.community)
+            if scope["role"] == "unit_handler" and case.handler_id != scope["sub"]:
+                raise NotFound(f"case {case_id!r} not found")  # another unit's case, as intake's ledger says
             return case_view(case, scope)
 
     # --- joint meetings and claims ------------------------------------------------------------------
@@ -331,6 +355,7 @@ class RoutingService(CommunityCheck, ServiceBase):
         schedule = holidays.schedule_of(holidays.check_year(year), data)
         with self.db.transaction() as session:
             holidays.store(session, schedule, scope["sub"], now())
+            self._audit(session, scope, "calendar.loaded", f"calendar/{year}", None, data)
         with self.db.transaction() as session:  # this copy at once; the others on their next refresh
             holidays.refresh(session)
             return s.CalendarOut().dump(holidays.view(session, year))

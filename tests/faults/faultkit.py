@@ -50,6 +50,7 @@ class Platform:
         for service, url in db_urls.items():
             self.env[f"MINQING_{service.upper()}_DB_URL"] = url
             self.env[f"MINQING_{service.upper()}_METRICS_PORT"] = str(free_port())
+        self.env["MINQING_GATEWAY_METRICS_PORT"] = str(free_port())
         self.procs: dict[str, subprocess.Popen] = {}
         self.base = f"http://127.0.0.1:{self.port}"
 

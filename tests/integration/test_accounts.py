@@ -194,6 +194,12 @@ def test_a_resident_linked_to_their_household_votes_for_it_and_only_it(gateway, 
     assert cast.json()["household"] == "maxian-b01-1-0101"
     other = {"household": "maxian-b01-1-0102", "option": "yes"}
     assert one.post(votes_path, other).status_code == 403  # not theirs
+    # and they see their own household's visits, not the neighbours'
+    for h in ("maxian-b01-1-0101", "maxian-b01-1-0102"):
+        visit = {"community": "maxian", "kind": "home", "household": h, "notes": "入户走访"}
+        assert api.post("/api/v1/visits", visit).status_code == 201
+    seen = one.get("/api/v1/visits?community=maxian").json()["items"]
+    assert [v["household"] for v in seen] == ["maxian-b01-1-0101"]
 
     two_session = resident_session(gateway, accounts, "13700000002")
     two = Api(gateway, two_session["access_token"])

@@ -72,8 +72,15 @@ def test_a_retry_racing_the_redelivered_original_replays_its_answer(databases):
     retry = eventlet.spawn(write_once, uow, "staff", "case-1", "fp", produce_retry)
     waiting = "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()"
     with uow.engine.connect() as conn:  # until the retry waits on the original's uncommitted key
-        while not conn.execute(text(waiting)).scalar():
+        for _ in range(3000):
+            blocked = conn.execute(text(waiting)).scalar()
+            # pg_stat_activity is a snapshot per transaction: end it, or every poll sees the first answer
+            conn.rollback()
+            if blocked:
+                break
             eventlet.sleep(0.01)
+        else:
+            raise AssertionError("the retry never waited on the original's key")
     release.send()
     assert first.wait() == {"id": "first"}
     assert retry.wait() == {"id": "first"}

@@ -52,7 +52,8 @@ INSTANTS = (
 )
 NOTHING_NEW = (
     "communities 0, grids 0, buildings 0, households 0, resident_units 0, cases 0, routed 0, overdue 0, "
-    "answered 0, visits 0, supervision 0, polls 0, ledger_events 0, members 0, awards 0, activities 0, redemptions 0"
+    "answered 0, visits 0, supervision 0, polls 0, ledger_events 0, members 0, awards 0, activities 0, redemptions 0, "
+    "demo_logins 0"
 )
 
 

@@ -272,8 +272,8 @@ def tokens(token):
     """The token each operation is called with: a district admin's where that role may call it."""
     callers = {
         "district_admin": token("district_admin", ["*"], sub="fuzzer"),
-        "bureau_handler": token("bureau_handler", ["*"], sub="housing-clerk", bureau="housing"),
-        "deputy": token("deputy", ["*"], sub="deputy-chen"),
+        "bureau_handler": token("bureau_handler", ["maxian", "luoxing"], sub="housing-clerk", bureau="housing"),
+        "deputy": token("deputy", ["maxian", "luoxing"], sub="deputy-chen"),
         "resident": token("resident", ["maxian"], sub="resident-fuzz"),  # linking one's own household
     }
     chosen = {}

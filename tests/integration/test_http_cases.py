@@ -121,7 +121,7 @@ def test_directory_lists_and_masks_households(directory, token):
     assert [c["code"] for c in communities] == ["maxian"]
 
 
-def test_operations_endpoints(gateway, directory):
+def test_operations_endpoints(gateway, gateway_metrics, directory):
     import requests
 
     assert requests.get(gateway + "/healthz").json() == {"status": "ok"}
@@ -135,7 +135,8 @@ def test_operations_endpoints(gateway, directory):
         "accounts": "ok",
     }
     directory.post("/api/v1/cases", case_body(), headers={"X-Correlation-Id": "corr-abc"})
-    metrics = requests.get(gateway + "/metrics").text
+    assert requests.get(gateway + "/metrics").status_code == 404  # not on the public API port
+    metrics = requests.get(f"http://{gateway_metrics}/metrics").text
     assert 'minqing_http_requests_total{method="POST",route="/api/v1/cases",status="201"}' in metrics
     spec = requests.get(gateway + "/api/v1/openapi.json").json()
     assert spec["openapi"].startswith("3.")

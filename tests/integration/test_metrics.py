@@ -18,9 +18,12 @@ def scrape(address: str):
     return response.text
 
 
-def test_every_process_answers_metrics_with_prometheus_text(gateway, intake, routing, feedback, points):
+def test_every_process_answers_metrics_with_prometheus_text(
+    gateway, gateway_metrics, intake, routing, feedback, points
+):
     requests.get(f"{gateway}/api/v1/vocabulary", timeout=10)  # one request, so the gateway has HTTP samples
-    processes = {"gateway": gateway} | {
+    # the gateway's /metrics is on its internal port, not the API's
+    processes = {"gateway": f"http://{gateway_metrics}"} | {
         c.service_name: "http://" + c.config["WEB_SERVER_ADDRESS"] for c in (intake, routing, feedback, points)
     }
     series = {}

@@ -64,7 +64,7 @@ def routed(directory, webhook_url, token):
     assert bureau.status_code == 201, bureau.text
     assert api.call("PUT", "/api/v1/communities/maxian/routing-rules", json=RULES).status_code == 200
     leader = Api(api.base, token("grid_member", ["maxian"], sub="maxian-g01-leader"))
-    housing = Api(api.base, token("bureau_handler", ["*"], sub="housing-clerk", bureau="housing"))
+    housing = Api(api.base, token("bureau_handler", ["maxian", "luoxing"], sub="housing-clerk", bureau="housing"))
     return api, leader, housing, bureau.json()["webhook_secret"]
 
 

@@ -30,7 +30,10 @@ SERVE = ["python", "-m", "minqing.serve"]
 
 # --- helpers ---------------------------------------------------------------------------------------------------
 def metrics_port(service: str) -> int:
-    """minqing.config's scheme: metrics_port_base + 1 + the service's place in SERVICES (points comes last)."""
+    """minqing.config's scheme: metrics_port_base + 1 + the service's place in SERVICES (points comes last);
+    the gateway's internal metrics port is the base itself."""
+    if service == "gateway":
+        return int(config.DEFAULTS["metrics_port_base"])
     order = list(config.SERVICES) + [s for s in SERVICES if s not in config.SERVICES]
     return int(config.DEFAULTS["metrics_port_base"]) + 1 + order.index(service)
 
@@ -277,7 +280,8 @@ def test_prometheus_scrapes_every_process_and_the_broker(compose):
     targets = {t for job in scrape for group in job.get("static_configs", []) for t in group["targets"]}
     for service in SERVICES:
         assert f"{service}:{metrics_port(service)}" in targets
-    assert f"gateway:{config.DEFAULTS['http_port']}" in targets
+    assert f"gateway:{metrics_port('gateway')}" in targets  # the internal port, not the API's
+    assert f"gateway:{config.DEFAULTS['http_port']}" not in targets
     assert "rabbitmq:15692" in targets
     detailed = [job for job in scrape if job.get("metrics_path") == "/metrics/detailed"]
     assert detailed and "queue_coarse_metrics" in detailed[0]["params"]["family"]
@@ -446,7 +450,8 @@ def test_k8s_deployment(k8s, name):
     (container,) = pod["containers"]
     assert container["command"] == [*SERVE, name]
     port = metrics_port(name) if name != "gateway" else int(config.DEFAULTS["http_port"])
-    assert [p["containerPort"] for p in container["ports"]] == [port]
+    scraped = metrics_port(name)  # the gateway serves /metrics on its internal port, not the API's
+    assert [p["containerPort"] for p in container["ports"]] == sorted({port, scraped})
     probes = {kind: container[kind]["httpGet"] for kind in ("readinessProbe", "livenessProbe")}
     for probe in probes.values():
         assert container_port(container, probe["port"]) == port
@@ -456,7 +461,7 @@ def test_k8s_deployment(k8s, name):
     assert "memory" in container["resources"]["limits"]
     annotations = template["metadata"]["annotations"]
     assert annotations["prometheus.io/scrape"] == "true"
-    assert annotations["prometheus.io/port"] == str(port) and annotations["prometheus.io/path"] == "/metrics"
+    assert annotations["prometheus.io/port"] == str(scraped) and annotations["prometheus.io/path"] == "/metrics"
     assert_references_exist(k8s, pod)
     secret_keys = {key for _, key in pod_references(pod)[1]}
     expected = {"MINQING_AMQP_URI", "MINQING_JWT_SECRET" if name == "gateway" else f"MINQING_{name.upper()}_DB_URL"}

@@ -139,6 +139,8 @@ def test_the_report_names_the_years_on_the_statutory_fallback_within_13_months()
     assert "adjusted working days (调休上班) are unknown" in on_fallback["warnings"][0]
     loaded = holidays.report(date(2026, 12, 1), WorkingCalendar({2027: official}))
     assert loaded == {"sources": {"2026": "library", "2027": "official"}, "fallback_years": [], "warnings": []}
-    # from the start of December, the year after next is within 13 months
-    assert holidays.report(date(2026, 12, 2), WorkingCalendar({2027: official}))["fallback_years"] == [2028]
-    assert holidays.report(date(2026, 6, 30), WorkingCalendar())["fallback_years"] == [2027]
+    # next year is reported from October 1st (a quarter ahead), not while its notice cannot exist yet
+    assert holidays.report(date(2026, 12, 2), WorkingCalendar({2027: official}))["fallback_years"] == []
+    assert holidays.report(date(2027, 10, 1), WorkingCalendar({2027: official}))["fallback_years"] == [2028]
+    assert holidays.report(date(2027, 9, 30), WorkingCalendar({2027: official}))["fallback_years"] == []
+    assert holidays.report(date(2026, 6, 30), WorkingCalendar())["fallback_years"] == []

@@ -1,0 +1,27 @@
+"""feedback: the audit trail (append-only: a trigger refuses UPDATE and DELETE)
+
+Revision ID: 0007
+Revises: feedback_outbox_lease
+Create Date: 2026-12-01 21:30:00
+
+"""
+
+from collections.abc import Sequence
+
+from alembic import op
+
+from minqing import audit
+
+# revision identifiers, used by Alembic.
+revision: str = "0007"
+down_revision: str | Sequence[str] | None = "feedback_outbox_lease"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    audit.create_in_migration(op)
+
+
+def downgrade() -> None:
+    audit.drop_in_migration(op)
