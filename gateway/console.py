@@ -16,6 +16,14 @@ from minqing import config as settings
 NOT_CONSOLE = ("api/", "healthz", "readyz", "metrics")
 LONG_CACHE = "public, max-age=31536000, immutable"
 NO_CACHE = "no-cache"
+# the gateway's default policy (default-src 'none', gateway/web.py) fits JSON, not a page: the console loads
+# its own scripts, styles, fonts and images and calls its own API, nothing foreign; Element Plus and ECharts
+# set style attributes, hence 'unsafe-inline' for styles only
+CONSOLE_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
+    "font-src 'self' data:; connect-src 'self'; object-src 'none'; frame-ancestors 'none'; base-uri 'none'; "
+    "form-action 'self'"
+)
 
 
 def dist_dir() -> Path:
@@ -27,7 +35,8 @@ def _file(path: Path, cache: str, head: bool) -> Response:
     if mimetype.startswith("text/") or mimetype in ("application/javascript", "application/json"):
         mimetype += "; charset=utf-8"
     body = b"" if head else path.read_bytes()
-    response = Response(body, content_type=mimetype, headers={"Cache-Control": cache})
+    headers = {"Cache-Control": cache, "Content-Security-Policy": CONSOLE_CSP}
+    response = Response(body, content_type=mimetype, headers=headers)
     response.headers["Content-Length"] = str(path.stat().st_size)
     return response
 

@@ -79,3 +79,14 @@ def test_the_console_labels_the_codes_the_services_answer_with():
     assert vocab.MEMBER_STATUSES == rules.MEMBER_STATUSES
     assert vocab.ENTRY_KINDS == rules.ENTRY_KINDS
     assert vocab.POLL_OPTIONS == PollRules.__dataclass_fields__["options"].default
+
+
+def test_the_console_page_may_load_its_own_scripts_styles_and_api_but_nothing_else(tmp_path):
+    # the gateway's default policy (default-src 'none') would leave the console a blank page
+    policy = serve(built(tmp_path), "ledger").headers["Content-Security-Policy"]
+    directives = dict(d.strip().split(" ", 1) for d in policy.split(";"))
+    assert directives["default-src"] == "'self'"
+    assert directives["script-src"] == "'self'"  # no inline or foreign script
+    assert directives["connect-src"] == "'self'"
+    assert directives["frame-ancestors"] == "'none'"
+    assert "'unsafe-inline'" in directives["style-src"]  # Element Plus positions popups with style attributes
