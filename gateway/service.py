@@ -47,6 +47,22 @@ class VocabularyOut(Schema):
     statuses = fields.List(fields.Str())
     supervision_kinds = fields.List(fields.Str())
     roles = fields.List(fields.Str())
+    member_statuses = fields.List(fields.Str())
+    entry_kinds = fields.List(fields.Str())
+    award_statuses = fields.List(fields.Str())
+    redemption_statuses = fields.List(fields.Str())
+    supervisor_types = fields.List(fields.Str())
+    supervision_targets = fields.List(fields.Str())
+    hot_issue_statuses = fields.List(fields.Str())
+    agenda_statuses = fields.List(fields.Str())
+    project_statuses = fields.List(fields.Str())
+    visit_kinds = fields.List(fields.Str())
+    visit_statuses = fields.List(fields.Str())
+    poll_options = fields.List(fields.Str())
+    poll_statuses = fields.List(fields.Str())
+    poll_bases = fields.List(fields.Str())
+    calendar_day_kinds = fields.List(fields.Str())
+    calendar_sources = fields.List(fields.Str())
     labels = fields.Dict(
         keys=fields.Str(),
         values=fields.Dict(keys=fields.Str(), values=fields.Str()),
@@ -62,6 +78,22 @@ VOCABULARY = {
     "statuses": (vocab.CASE_STATUSES, vocab.CASE_STATUS_LABELS),
     "supervision_kinds": (vocab.SUPERVISION_KINDS, vocab.SUPERVISION_KIND_LABELS),
     "roles": (vocab.ROLES, vocab.ROLE_LABELS),
+    "member_statuses": (vocab.MEMBER_STATUSES, vocab.MEMBER_STATUS_LABELS),
+    "entry_kinds": (vocab.ENTRY_KINDS, vocab.ENTRY_KIND_LABELS),
+    "award_statuses": (vocab.AWARD_STATUSES, vocab.AWARD_STATUS_LABELS),
+    "redemption_statuses": (vocab.REDEMPTION_STATUSES, vocab.REDEMPTION_STATUS_LABELS),
+    "supervisor_types": (vocab.SUPERVISOR_TYPES, vocab.SUPERVISOR_TYPE_LABELS),
+    "supervision_targets": (vocab.SUPERVISION_TARGETS, vocab.SUPERVISION_TARGET_LABELS),
+    "hot_issue_statuses": (vocab.HOT_ISSUE_STATUSES, vocab.HOT_ISSUE_STATUS_LABELS),
+    "agenda_statuses": (vocab.AGENDA_STATUSES, vocab.AGENDA_STATUS_LABELS),
+    "project_statuses": (vocab.PROJECT_STATUSES, vocab.PROJECT_STATUS_LABELS),
+    "visit_kinds": (vocab.VISIT_KINDS, vocab.VISIT_KIND_LABELS),
+    "visit_statuses": (vocab.VISIT_STATUSES, vocab.VISIT_STATUS_LABELS),
+    "poll_options": (vocab.POLL_OPTIONS, vocab.POLL_OPTION_LABELS),
+    "poll_statuses": (vocab.POLL_STATUSES, vocab.POLL_STATUS_LABELS),
+    "poll_bases": (vocab.POLL_BASES, vocab.POLL_BASIS_LABELS),
+    "calendar_day_kinds": (vocab.CALENDAR_DAY_KINDS, vocab.CALENDAR_DAY_KIND_LABELS),
+    "calendar_sources": (vocab.CALENDAR_SOURCES, vocab.CALENDAR_SOURCE_LABELS),
 }
 
 

@@ -108,3 +108,66 @@ def one_of(choices: tuple[str, ...], allow_none: bool = False) -> validate.Valid
             inner(value)
 
     return check
+
+
+# party-member points (services/points): the codes its API answers with, for the console's labels
+MEMBER_STATUSES = ("serving", "retired")
+MEMBER_STATUS_LABELS = {"serving": "在职党员", "retired": "退休党员"}
+ENTRY_KINDS = ("award", "redemption", "refund", "correction", "expiry")
+ENTRY_KIND_LABELS = {
+    "award": "积分奖励",
+    "redemption": "兑换扣减",
+    "refund": "兑换退回",
+    "correction": "更正",
+    "expiry": "过期清零",
+}
+AWARD_STATUSES = ("pending", "awarded", "capped", "rejected", "reversed")
+AWARD_STATUS_LABELS = {
+    "pending": "待审核",
+    "awarded": "已入账",
+    "capped": "已达上限",
+    "rejected": "已驳回",
+    "reversed": "已冲正",
+}
+REDEMPTION_STATUSES = ("reserved", "picked_up", "cancelled")
+REDEMPTION_STATUS_LABELS = {"reserved": "待领取", "picked_up": "已领取", "cancelled": "已取消"}
+
+# supervision records (services/feedback): who supervised and what they looked at
+SUPERVISOR_TYPES = ("deputy", "resident", "media", "panel", "staff")
+SUPERVISOR_TYPE_LABELS = {
+    "deputy": "代表委员",
+    "resident": "居民",
+    "media": "媒体",
+    "panel": "评议团",
+    "staff": "工作人员",
+}
+SUPERVISION_TARGETS = ("case", "handler", "grid", "community")
+SUPERVISION_TARGET_LABELS = {"case": "诉求", "handler": "承办人", "grid": "网格", "community": "社区"}
+
+# joint meetings (services/routing): a hot issue goes on an agenda, a unit claims it as a project
+HOT_ISSUE_STATUSES = ("open", "on_agenda", "claimed", "done")
+HOT_ISSUE_STATUS_LABELS = {"open": "待上会", "on_agenda": "已上会", "claimed": "已认领", "done": "已办结"}
+AGENDA_STATUSES = ("open", "claimed")
+AGENDA_STATUS_LABELS = {"open": "待认领", "claimed": "已认领"}
+PROJECT_STATUSES = ("active", "completed")
+PROJECT_STATUS_LABELS = {"active": "推进中", "completed": "已完成"}
+
+# visits (services/feedback, 民情走访)
+VISIT_KINDS = ("home", "reception", "return")
+VISIT_KIND_LABELS = {"home": "入户走访", "reception": "接待来访", "return": "回访"}
+VISIT_STATUSES = ("planned", "done", "missed")
+VISIT_STATUS_LABELS = {"planned": "计划走访", "done": "已走访", "missed": "未遇"}
+
+# polls (services/feedback, 议事表决): one vote per household
+POLL_OPTIONS = ("yes", "no", "abstain")
+POLL_OPTION_LABELS = {"yes": "同意", "no": "反对", "abstain": "弃权"}
+POLL_STATUSES = ("open", "closed")
+POLL_STATUS_LABELS = {"open": "表决中", "closed": "已结束"}
+POLL_BASES = ("votes_cast", "eligible")
+POLL_BASIS_LABELS = {"votes_cast": "按参与投票户数", "eligible": "按全部应投户数"}
+
+# the holiday calendar (services/routing, docs/calendar.md)
+CALENDAR_DAY_KINDS = ("holiday", "workday")
+CALENDAR_DAY_KIND_LABELS = {"holiday": "放假", "workday": "调休上班"}
+CALENDAR_SOURCES = ("official", "library", "statutory")
+CALENDAR_SOURCE_LABELS = {"official": "国务院通知", "library": "节假日库推算", "statutory": "仅法定节日"}

@@ -8,8 +8,9 @@ import time
 from pathlib import Path
 
 import pytest
-from browser_helpers import PC, PHONE, ROOT, wait_for
+from browser_helpers import PC, PHONE, ROOT, Api, wait_for
 from playwright.sync_api import expect
+from staff_data import seed
 
 OUT = ROOT / "docs" / "screenshots"
 
@@ -150,3 +151,36 @@ def test_screenshots_of_the_main_pages(open_page, browser, gateway, maxian, toke
     grid = open_page(token("grid_member", ["maxian"], sub="wang-xm"), "/ledger", viewport=PHONE)
     shoot(grid, "phone-grid-ledger", "民情台账")
     assert len(list(OUT.glob("*.png"))) >= 10
+
+
+def test_screenshots_of_the_staff_pages(open_page, gateway, maxian, token):
+    """The community staff's points, supervision, meetings, visits, polls and settings pages (run alone with
+    `-k staff_pages` to redraw only these)."""
+    staff = Api(gateway, token("community_admin", ["maxian"], sub="maxian-admin"))
+    seeded = seed(staff, maxian)
+    staff.post("/api/v1/communities/maxian/roster/units", {"id": "maxian-league", "name": "共青团马尾区委"})
+    issue = staff.get("/api/v1/communities/maxian/hot-issues")["items"][0]
+    meeting = staff.post(
+        "/api/v1/communities/maxian/meetings",
+        {
+            "title": "社区党建联席会议",
+            "held_at": "2026-11-20T15:00:00+08:00",
+            "attending_units": ["maxian-league"],
+            "agenda": [{"hot_issue": issue["id"], "title": "“四点半课堂”：双职工家庭孩子放学后托管"}],
+            "decisions": ["由共青团马尾区委认领四点半课堂项目"],
+        },
+    )
+
+    page = open_page(staff.token, "/points")
+    shoot(page, "pc-points", "林志华")
+    page.goto(gateway + "/supervision")
+    shoot(page, "pc-supervision", "张代表（代表委员）")
+    page.evaluate("id => localStorage.setItem('minqing.meetings.maxian', JSON.stringify([id]))", meeting["id"])
+    page.goto(gateway + "/meetings")
+    shoot(page, "pc-meetings", "社区党建联席会议")
+    page.goto(gateway + "/visits")
+    shoot(page, "pc-visits", "老人身体尚好")
+    page.goto(gateway + f"/polls?poll={seeded['poll']}")
+    shoot(page, "pc-polls", "目前通过")
+    page.goto(gateway + "/settings")
+    shoot(page, "pc-settings", "赵网格")

@@ -71,6 +71,16 @@ def test_every_code_of_every_vocabulary_list_has_a_chinese_label():
     assert payload["handling_types"] == ["immediate", "supplement", "committed", "suggestion", "escalated"]
 
 
+def test_the_console_labels_the_codes_the_services_answer_with():
+    from minqing import vocabulary as vocab
+    from services.feedback.polls import PollRules
+    from services.points import rules
+
+    assert vocab.MEMBER_STATUSES == rules.MEMBER_STATUSES
+    assert vocab.ENTRY_KINDS == rules.ENTRY_KINDS
+    assert vocab.POLL_OPTIONS == PollRules.__dataclass_fields__["options"].default
+
+
 def test_the_console_page_may_load_its_own_scripts_styles_and_api_but_nothing_else(tmp_path):
     # the gateway's default policy (default-src 'none') would leave the console a blank page
     policy = serve(built(tmp_path), "ledger").headers["Content-Security-Policy"]

@@ -1736,6 +1736,228 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/audit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The audit trail: administrative changes and reads of unmasked personal data, newest first
+         * @description Roles: district_admin
+         */
+        get: {
+            parameters: {
+                query?: {
+                    from?: string | null;
+                    to?: string | null;
+                    limit?: number;
+                    cursor?: string | null;
+                    actor?: string | null;
+                    action?: string | null;
+                    community?: string | null;
+                    service?: string | null;
+                    correlation_id?: string | null;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["AuditEntryOutPage"];
+                    };
+                };
+                /** @description Malformed request or query */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description No token, or an expired or forged one; at sign-in: wrong credentials, code or refresh token */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description The caller's role may not do this; at sign-in: the account is disabled */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not found, or in a community the caller may not see */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Request line (the path and query) longer than 8 KB */
+                414: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Invalid fields (see `errors`) */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Rate limited (see Retry-After) */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/audit/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The audit trail as a file (format=csv or xlsx), every entry the filters select
+         * @description Roles: district_admin
+         */
+        get: {
+            parameters: {
+                query?: {
+                    from?: string | null;
+                    to?: string | null;
+                    limit?: number;
+                    cursor?: string | null;
+                    actor?: string | null;
+                    action?: string | null;
+                    community?: string | null;
+                    service?: string | null;
+                    correlation_id?: string | null;
+                    format?: "csv" | "xlsx";
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "text/csv": string;
+                        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": string;
+                    };
+                };
+                /** @description Malformed request or query */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description No token, or an expired or forged one; at sign-in: wrong credentials, code or refresh token */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description The caller's role may not do this; at sign-in: the account is disabled */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not found, or in a community the caller may not see */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Request line (the path and query) longer than 8 KB */
+                414: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Invalid fields (see `errors`) */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Rate limited (see Retry-After) */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/cases/{case_id}/replies": {
         parameters: {
             query?: never;
@@ -2795,8 +3017,8 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Visits of a community: planned, done, missed
-         * @description Roles: grid_member, community_admin, district_admin
+         * Visits of a community: planned, done, missed (a resident: their own household's, once linked)
+         * @description Roles: grid_member, community_admin, district_admin, resident
          */
         get: {
             parameters: {
@@ -11832,6 +12054,10 @@ export interface paths {
         get: {
             parameters: {
                 query?: {
+                    from?: string | null;
+                    to?: string | null;
+                    limit?: number;
+                    cursor?: string | null;
                     community?: string | null;
                     status?: "registered" | "classified" | "assigned" | "accepted" | "in_progress" | "awaiting_supplement" | "escalated" | "bureau_accepted" | "returned" | "resolved" | "replied" | "rated" | "closed" | "reopened" | "merged" | "withdrawn" | null;
                     handling_type?: "immediate" | "supplement" | "committed" | "suggestion" | "escalated" | null;
@@ -11840,10 +12066,6 @@ export interface paths {
                     handler?: string | null;
                     overdue?: boolean | null;
                     q?: string | null;
-                    from?: string | null;
-                    to?: string | null;
-                    limit?: number;
-                    cursor?: string | null;
                 };
                 header?: never;
                 path?: never;
@@ -13417,6 +13639,24 @@ export interface components {
             password: string | null;
         };
         DisableIn: Record<string, never>;
+        AuditEntryOut: {
+            id?: string;
+            at?: string;
+            service?: string;
+            actor?: string;
+            role?: string;
+            action?: string;
+            community?: string | null;
+            target?: string;
+            detail?: {
+                [key: string]: unknown;
+            };
+            correlation_id?: string | null;
+        };
+        AuditEntryOutPage: {
+            items?: components["schemas"]["AuditEntryOut"][];
+            next_cursor?: string | null;
+        };
         Attachment: {
             name: string;
             content_type: string;
@@ -14503,6 +14743,22 @@ export interface components {
             statuses?: string[];
             supervision_kinds?: string[];
             roles?: string[];
+            member_statuses?: string[];
+            entry_kinds?: string[];
+            award_statuses?: string[];
+            redemption_statuses?: string[];
+            supervisor_types?: string[];
+            supervision_targets?: string[];
+            hot_issue_statuses?: string[];
+            agenda_statuses?: string[];
+            project_statuses?: string[];
+            visit_kinds?: string[];
+            visit_statuses?: string[];
+            poll_options?: string[];
+            poll_statuses?: string[];
+            poll_bases?: string[];
+            calendar_day_kinds?: string[];
+            calendar_sources?: string[];
             /** @description Chinese label of every code, per list: labels[list][code] */
             labels?: {
                 [key: string]: {
@@ -14727,7 +14983,8 @@ export interface components {
             tags?: string[];
         };
         HouseholdOut: {
-            code: string;
+            /** @description the room part masked (maxian-b01-1-***) for most roles */
+            code?: string;
             building: string;
             /** @default null */
             unit: string | null;

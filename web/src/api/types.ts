@@ -19,3 +19,17 @@ export interface Page<T> {
   items: T[]
   next_cursor: string | null
 }
+export type PartyMember = S['PartyMemberOut']
+export type Award = S['AwardOut']
+export type Reward = S['RewardOut']
+export type Redemption = S['RedemptionOut']
+export type PointEntry = S['EntryOut']
+export type Supervision = S['SupervisionOut']
+export type HotIssue = S['HotIssueOut']
+export type Meeting = S['MeetingOut']
+export type Project = S['ProjectOut']
+export type Visit = S['VisitOut']
+export type Coverage = S['CoverageOut']
+export type Poll = S['PollOut']
+export type Calendar = S['CalendarOut']
+export type AccountRow = S['AccountOut']

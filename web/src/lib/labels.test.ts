@@ -71,7 +71,14 @@ describe('menus per role', () => {
     expect(homeFor('resident')).toBe('/me/raise')
     expect(homeFor('bureau_handler')).toBe('/bureau')
     expect(homeFor('district_admin')).toBe('/district')
-    expect(menuFor('deputy').map((m) => m.title)).toEqual(['我关注的诉求'])
+    expect(menuFor('deputy').map((m) => m.title)).toEqual(['我关注的诉求', '督办记录'])
+  })
+  it('gives community staff the points, supervision, meetings, visits, polls and settings pages', () => {
+    expect(menuFor('community_admin').map((m) => m.title).slice(4)).toEqual(['党员积分', '督办', '热点与联席会议', '走访', '议事表决', '设置'])
+    expect(mayVisit('grid_member', '/points')).toBe(false)
+    expect(mayVisit('deputy', '/supervision')).toBe(true)
+    expect(mayVisit('deputy', '/settings')).toBe(false)
+    expect(mayVisit('district_admin', '/settings')).toBe(true)
   })
   it('keeps residents out of the staff pages', () => {
     expect(mayVisit('resident', '/ledger')).toBe(false)

@@ -6,6 +6,22 @@ export interface Vocabulary {
   statuses?: string[]
   supervision_kinds?: string[]
   roles?: string[]
+  member_statuses?: string[]
+  entry_kinds?: string[]
+  award_statuses?: string[]
+  redemption_statuses?: string[]
+  supervisor_types?: string[]
+  supervision_targets?: string[]
+  hot_issue_statuses?: string[]
+  agenda_statuses?: string[]
+  project_statuses?: string[]
+  visit_kinds?: string[]
+  visit_statuses?: string[]
+  poll_options?: string[]
+  poll_statuses?: string[]
+  poll_bases?: string[]
+  calendar_day_kinds?: string[]
+  calendar_sources?: string[]
   labels?: Record<string, Record<string, string>>
 }
 
@@ -16,6 +32,22 @@ export type VocabularyKind =
   | 'statuses'
   | 'supervision_kinds'
   | 'roles'
+  | 'member_statuses'
+  | 'entry_kinds'
+  | 'award_statuses'
+  | 'redemption_statuses'
+  | 'supervisor_types'
+  | 'supervision_targets'
+  | 'hot_issue_statuses'
+  | 'agenda_statuses'
+  | 'project_statuses'
+  | 'visit_kinds'
+  | 'visit_statuses'
+  | 'poll_options'
+  | 'poll_statuses'
+  | 'poll_bases'
+  | 'calendar_day_kinds'
+  | 'calendar_sources'
 
 export function labelsOf(vocab: Vocabulary | null, kind: VocabularyKind): Record<string, string> {
   if (!vocab) return {}

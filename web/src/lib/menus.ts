@@ -13,7 +13,15 @@ const STAFF: MenuItem[] = [
 ]
 
 export const MENUS: Record<string, MenuItem[]> = {
-  community_admin: STAFF,
+  community_admin: [
+    ...STAFF,
+    { path: '/points', title: '党员积分', icon: 'Medal' },
+    { path: '/supervision', title: '督办', icon: 'Flag' },
+    { path: '/meetings', title: '热点与联席会议', icon: 'ChatDotRound' },
+    { path: '/visits', title: '走访', icon: 'Location' },
+    { path: '/polls', title: '议事表决', icon: 'Histogram' },
+    { path: '/settings', title: '设置', icon: 'Setting' },
+  ],
   grid_member: [
     { path: '/workbench', title: '我的待办', icon: 'Monitor' },
     { path: '/ledger', title: '民情台账', icon: 'Tickets' },
@@ -29,8 +37,12 @@ export const MENUS: Record<string, MenuItem[]> = {
     { path: '/district', title: '全区概览', icon: 'DataBoard' },
     { path: '/ledger', title: '民情台账', icon: 'Tickets' },
     { path: '/stats', title: '统计分析', icon: 'DataAnalysis' },
+    { path: '/settings', title: '设置', icon: 'Setting' },
   ],
-  deputy: [{ path: '/following', title: '我关注的诉求', icon: 'Star' }],
+  deputy: [
+    { path: '/following', title: '我关注的诉求', icon: 'Star' },
+    { path: '/supervision', title: '督办记录', icon: 'Flag' },
+  ],
   resident: [
     { path: '/me/raise', title: '我要反映', icon: 'EditPen' },
     { path: '/me/cases', title: '我的诉求', icon: 'Tickets' },
