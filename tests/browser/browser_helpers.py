@@ -83,8 +83,10 @@ def sign_in_with_code(page, sms_log: Path, phone: str) -> None:
     """The resident's way in: a code by SMS, read here from the log notifier's file (var/sms.log)."""
     page.get_by_role("tab", name="居民验证码登录").click()
     page.locator("input[name=phone]").fill(phone)
+    # the log may hold earlier codes for this phone (other tests share var/): wait for the one this click sends
+    before = len(sms_codes(sms_log, "+86" + phone))
     page.get_by_role("button", name="获取验证码").click()
-    code = wait_for(lambda: sms_codes(sms_log, "+86" + phone))[-1]
+    code = wait_for(lambda: (codes := sms_codes(sms_log, "+86" + phone))[before:] and codes)[-1]
     page.locator("input[name=code]").fill(code)
     page.locator("#pane-resident").get_by_role("button", name="登录", exact=True).click()
 
